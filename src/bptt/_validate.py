@@ -105,20 +105,16 @@ def check_float_array(value, name: str, owner: str, shape: tuple, dtype: np.dtyp
 
 def check_shape(arr: np.ndarray, name: str, owner: str, shape: tuple) -> None:
     want = "(" + ", ".join("*" if s is None else str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
-    if arr.ndim != len(shape):
-        raise ValueError(f"The '{name}' argument of {owner} must have {len(shape)} dimensions "
-                         f"{want}. Got shape {arr.shape} instead.")
-    for got, exp in zip(arr.shape, shape):
-        if exp is not None and got != exp:
-            raise ValueError(f"The '{name}' argument of {owner} must have shape {want}. "
-                             f"Got shape {arr.shape} instead.")
+    if arr.ndim != len(shape) or any(e is not None and g != e for g, e in zip(arr.shape, shape)):
+        raise ValueError(f"The '{name}' argument of {owner} must have shape {want}. "
+                         f"Got shape {arr.shape} instead.")
 
 
 def check_finite(arr: np.ndarray, name: str, owner: str) -> None:
     if arr.dtype.kind == "f" and not np.isfinite(arr).all():
         bad = np.argwhere(~np.isfinite(arr))[0]
         raise ValueError(f"The '{name}' argument of {owner} must be finite. Got "
-                         f"{arr[tuple(bad)]!r} at index {tuple(int(i) for i in bad)}.")
+                         f"{float(arr[tuple(bad)])!r} at index {tuple(int(i) for i in bad)}.")
 
 
 def check_token_ids(value, name: str, owner: str, shape: tuple, vocab: int) -> np.ndarray:

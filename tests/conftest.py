@@ -1,0 +1,20 @@
+"""Shared fixtures: small random problems, float64 throughout."""
+import numpy as np
+import pytest
+
+ACTIVATIONS = ("tanh", "relu", "sigmoid", "identity")
+OUTPUTS = ("softmax", "identity")
+
+
+def make_problem(rng, T, B, D, H, O, *, output="softmax", tokens=False, mask=False, h0=True):
+    """x, y, h0, mask for a random problem (time-major)."""
+    x = rng.integers(0, D, size=(T, B)) if tokens else rng.normal(size=(T, B, D))
+    y = rng.integers(0, O, size=(T, B)) if output == "softmax" else rng.normal(size=(T, B, O))
+    h = rng.normal(scale=0.5, size=(B, H)) if h0 else None
+    m = (rng.uniform(size=(T, B)) < 0.7).astype(float) * rng.uniform(0.5, 2, size=(T, B)) if mask else None
+    return x, y, h, m
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(12345)
