@@ -40,7 +40,15 @@ class RNNBackward:
     grads: dict                  # ∂J/∂θ, keyed like params
     dh0: np.ndarray              # ∂J/∂h0 (B, H)
     dx: Optional[np.ndarray]     # ∂J/∂x (T, B, D), None for token inputs
-    h_last: np.ndarray           # (B, H)
+    h: np.ndarray                # (T, B, H) the hidden states h(t) of this pass
+
+    @property
+    def h_last(self) -> np.ndarray:
+        return self.h[-1]
+
+    def state(self, t: int) -> np.ndarray:
+        """The recurrent state after step t of this pass: h(t), (B, H)."""
+        return self.h[t]
 
 
 class SimpleRNN:
@@ -100,24 +108,36 @@ class SimpleRNN:
     # -- loss and BPTT -------------------------------------------------------------------------
     def backward(self, x, y, h0=None, mask=None) -> RNNBackward:
         """Loss, gradients, ∂J/∂h0 and ∂J/∂x in one forward + full BPTT pass."""
-        x, y, h0, mask = self._inputs(x, y, h0, mask)
+        return self._backward(*self._inputs(x, y, h0, mask))
+
+    def _backward(self, x, y, h0, mask) -> RNNBackward:
+        """backward() on inputs already validated and cast."""
         weight = mask / x.shape[1]                                  # mask[t, b] / B
         if self.path == "reference":
             _, h, o, caches = reference.sequence_forward(x, h0, self.params, self.act)
             loss, _, do = loss_and_error(self.output, o, y, weight)
             dx, dh0, grads, _, _ = reference.sequence_backward(do, caches, self.params)
-            h_last = h[-1]
         else:
             _, Hs, o = fused.fused_forward(x, h0, self.params, self.act)
             loss, _, do = loss_and_error(self.output, o, y, weight)
             dx, dh0, grads = fused.fused_backward(do, x, Hs, self.params, self.act)
-            h_last = Hs[-1].copy()
-        return RNNBackward(loss, {k: grads[k] for k in self.params}, dh0, dx, h_last)
+            h = Hs[1:]
+        return RNNBackward(loss, {k: grads[k] for k in self.params}, dh0, dx, h)
 
     def loss_and_grads(self, x, y, h0=None, mask=None):
         """(J, ∂J/∂θ) with grads keyed and shaped like params."""
         res = self.backward(x, y, h0, mask)
         return res.loss, res.grads
+
+    def tbptt(self, x, y, k1, k2, h0=None, mask=None):
+        """Truncated BPTT(k1, k2): a lazy iterator of windows; see `bptt.truncated`."""
+        from .truncated import tbptt
+        return tbptt(self, x, y, k1, k2, h0=h0, mask=mask)
+
+    def trace(self, x, y, h0=None, mask=None, *, max_bytes=256 * 2**20):
+        """Every error and per-step gradient of one forward + BPTT pass; see `bptt.trace`."""
+        from .trace import trace_rnn
+        return trace_rnn(self, x, y, h0=h0, mask=mask, max_bytes=max_bytes)
 
     def loss(self, x, y, h0=None, mask=None) -> float:
         """J alone (forward only)."""

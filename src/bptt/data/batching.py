@@ -1,0 +1,146 @@
+"""From a 1-D array of token ids to training batches for stateful truncated BPTT.
+
+`split(ids)` keeps the tail for validation. `StreamBatcher` cuts the ids into B parallel
+streams and walks a window along them, so the hidden state at the end of one batch is the right
+initial state for the next:
+
+    L = len(ids) // B                      # stream length; the last len(ids) % B ids are dropped
+    stream b = ids[b·L : (b+1)·L]          # streams (L, B), time-major: streams[t, b]
+    x = streams[p     : p + seq_len]       # (seq_len, B) inputs of the window starting at p
+    y = streams[p + 1 : p + seq_len + 1]   # (seq_len, B) targets: the next id of every input
+
+After each batch the position p advances by `stride` (default seq_len, consecutive windows that
+touch). A window needs p + seq_len + 1 <= L; when the next one would not fit, p wraps to 0 and
+`epoch` counts one full pass. The position and epoch are plain ints (`state()`), so training can
+save them and resume exactly with `StreamBatcher(ids, B, seq_len, stride=…, **state)`.
+
+With stride < seq_len (TBPTT(k1, k2) with k1 = stride, k2 = seq_len) consecutive windows overlap
+by seq_len − stride steps: the state to carry into the next window is the one after the first
+`stride` steps of this window, and only the last `stride` steps of a window are new targets.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from .. import _validate as v
+from .errors import DataError
+
+
+def check_ids(ids, owner: str) -> np.ndarray:
+    """A 1-D array of integer token ids, as intp."""
+    arr = v.as_array(ids, "ids", owner)
+    if arr.dtype.kind not in "iu":
+        raise TypeError(f"The 'ids' argument of {owner} must hold integer token ids. "
+                        f"Got dtype {arr.dtype} instead.")
+    v.check_shape(arr, "ids", owner, (None,))
+    return arr.astype(np.intp, copy=False)
+
+
+def split(ids, val_fraction: float = 0.1):
+    """(train_ids, val_ids): the last round(len(ids) · val_fraction) ids are the validation set.
+
+    The validation set is the tail, so no text leaks across the cut; both parts are views of
+    `ids`. val_fraction = 0 gives an empty validation set; otherwise both parts must be non-empty.
+    """
+    owner = "split"
+    arr = check_ids(ids, owner)
+    val_fraction = v.check_float(val_fraction, "val_fraction", owner, low=0.0, high=1.0,
+                                 high_open=True)
+    n = arr.shape[0]
+    n_val = int(n * val_fraction + 0.5)                     # round half up
+    if val_fraction > 0 and (n_val == 0 or n_val == n):
+        raise DataError(f"Cannot split {n} ids with val_fraction={val_fraction}: that leaves "
+                        f"{n - n_val} for training and {n_val} for validation, and both need "
+                        f"at least one.")
+    return arr[:n - n_val], arr[n - n_val:]
+
+
+class Batch(NamedTuple):
+    x: np.ndarray        # (seq_len, B) input ids
+    y: np.ndarray        # (seq_len, B) target ids, x shifted by one step
+    reset: bool          # True when the window starts the streams (p = 0): start from h0 = 0
+
+
+class StreamBatcher:
+    """Consecutive (x, y) windows over B parallel streams, with an explicit, saveable position.
+
+    >>> b = StreamBatcher(np.arange(20), batch_size=2, seq_len=3)   # streams 0..9 and 10..19
+    >>> x, y, reset = b.next_batch()
+    >>> x.T.tolist(), y.T.tolist(), reset
+    ([[0, 1, 2], [10, 11, 12]], [[1, 2, 3], [11, 12, 13]], True)
+    >>> b.state()
+    {'position': 3, 'epoch': 0}
+    """
+
+    def __init__(self, ids, batch_size: int, seq_len: int, *, stride: int | None = None,
+                 position: int = 0, epoch: int = 0):
+        owner = "StreamBatcher"
+        arr = check_ids(ids, owner)
+        self.batch_size = v.check_int(batch_size, "batch_size", owner)
+        self.seq_len = v.check_int(seq_len, "seq_len", owner)
+        stride = self.seq_len if stride is None else stride
+        self.stride = v.check_int(stride, "stride", owner)
+        if self.stride > self.seq_len:
+            raise ValueError(f"The 'stride' parameter of {owner} must be an int in "
+                             f"[1, seq_len={self.seq_len}]. Got {self.stride} instead.")
+        B, k = self.batch_size, self.seq_len
+        need = B * (k + 1)                                  # each stream: k inputs + 1 more target
+        if arr.shape[0] < need:
+            raise DataError(f"The corpus is too short for one batch: batch_size={B} streams of "
+                            f"seq_len={k} + 1 characters need at least {need} characters, "
+                            f"but there are {arr.shape[0]}.")
+        L = arr.shape[0] // B                               # stream length
+        # streams[t, b] = ids[b·L + t]: (L, B), time-major and contiguous so windows are cheap
+        self._streams = np.ascontiguousarray(arr[:B * L].reshape(B, L).T)
+        self.last_start = L - k - 1                         # the last p with p + k + 1 <= L
+        self.position = v.check_int(position, "position", owner, minimum=0)
+        if self.position > self.last_start:
+            raise ValueError(f"The 'position' parameter of {owner} must be an int in "
+                             f"[0, {self.last_start}] for streams of length {L} and seq_len={k}. "
+                             f"Got {self.position} instead.")
+        self.epoch = v.check_int(epoch, "epoch", owner, minimum=0)
+
+    @property
+    def stream_length(self) -> int:
+        """L = len(ids) // batch_size."""
+        return self._streams.shape[0]
+
+    @property
+    def streams(self) -> np.ndarray:
+        """The (L, B) id streams (read-only view): streams[t, b] = ids[b·L + t]."""
+        view = self._streams.view()
+        view.flags.writeable = False
+        return view
+
+    @property
+    def batches_per_epoch(self) -> int:
+        """Windows in one pass: starts 0, stride, 2·stride, … up to last_start."""
+        return self.last_start // self.stride + 1
+
+    def state(self) -> dict:
+        """{'position': p, 'epoch': e}: JSON-friendly; pass back as keyword arguments to resume."""
+        return {"position": self.position, "epoch": self.epoch}
+
+    def peek(self) -> Batch:
+        """The batch that next_batch() would return, without advancing."""
+        p, k = self.position, self.seq_len
+        x = self._streams[p:p + k].copy()                   # (k, B) inputs
+        y = self._streams[p + 1:p + k + 1].copy()           # (k, B) targets: next id of each input
+        return Batch(x, y, p == 0)
+
+    def next_batch(self) -> Batch:
+        """The window at the current position; then the position advances by `stride`, wrapping
+        to 0 (and counting an epoch) when the next window would run past the streams' end."""
+        batch = self.peek()
+        self.position += self.stride
+        if self.position > self.last_start:
+            self.position = 0
+            self.epoch += 1
+        return batch
+
+    def __repr__(self) -> str:
+        return (f"StreamBatcher(batch_size={self.batch_size}, seq_len={self.seq_len}, "
+                f"stride={self.stride}, stream_length={self.stream_length}, "
+                f"position={self.position}, epoch={self.epoch})")
