@@ -15,7 +15,8 @@ def _t(a):
     return torch.tensor(np.asarray(a), dtype=torch.float64)
 
 
-def rnn_reference(params, x, y, h0, mask, *, activation="tanh", output="softmax", keep=False):
+def rnn_reference(params, x, y, h0, mask, *, activation="tanh", output="softmax", keep=False,
+                  backward=True):
     """Returns dict(loss, grads, dh0, a, h, o) — a, h, o the retained (T, B, .) tensors, and
     per-term losses L (T, B) — computed by autograd from J = (1/B) Σ mask·L."""
     U, W, b, V, c = (_t(params[k]).requires_grad_() for k in "UWbVc")
@@ -62,6 +63,8 @@ def rnn_reference(params, x, y, h0, mask, *, activation="tanh", output="softmax"
     else:
         L = 0.5 * ((o - _t(y)) ** 2).sum(-1)
     J = (mask_t * L).sum() / B
+    if not backward:
+        return {"loss": J, "L": L, "a": a_list, "h": hs, "o": o}
     J.backward()
     params_t.update(V=lin.weight, c=lin.bias)
     out = {"loss": J.item(), "grads": {k: p.grad.numpy().copy() for k, p in params_t.items()},

@@ -35,9 +35,10 @@ def csv_column(path, column, *, delimiter: str = ",", encoding: str = "utf-8") -
 
     column: a header name (str; the first row is then the header) or a 0-based index (int; the
     first row is taken as a header, and skipped, when its value in that column is not a number).
-    Blank lines are skipped. Rows are numbered from 1 at the first line of the file. Every
-    value must be a finite number; a row without the column, a non-numeric, empty, nan or inf
-    value, or a column without any values raises DataError naming the file, row and value.
+    Blank lines are skipped. Errors name a row by its line number in the file (counted from
+    1; for a quoted field spanning lines, its last line). Every value must be a finite number:
+    a row without the column, a non-numeric, empty, nan or inf value, or a column without any
+    values raises DataError naming the file, row and value.
     """
     owner = "csv_column"
     if not isinstance(delimiter, str) or len(delimiter) != 1 or delimiter in "\r\n\"":

@@ -1,0 +1,19 @@
+"""Data for recurrent networks: text → vocabulary → TBPTT batches; time series; synthetic tasks.
+
+Layout is time-major throughout: token batches (T, B) ints, series windows (T, N, 1) floats.
+Randomness is explicit (a seed or numpy Generator). Problems with the data itself raise
+`DataError`, a ValueError subclass a command-line tool maps to exit code 2.
+"""
+from .batching import Batch, StreamBatcher, split
+from .errors import DataError
+from .series import csv_column, windows
+from .synthetic import (ADDING_BASELINE_MSE, AddingProblem, CopyMemory, adding_baseline_mse,
+                        adding_problem, copy_memory)
+from .text import builtin_corpus, load_text
+from .vocab import Vocab
+
+__all__ = [
+    "ADDING_BASELINE_MSE", "AddingProblem", "Batch", "CopyMemory", "DataError", "StreamBatcher",
+    "Vocab", "adding_baseline_mse", "adding_problem", "builtin_corpus", "copy_memory",
+    "csv_column", "load_text", "split", "windows",
+]

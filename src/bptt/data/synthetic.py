@@ -1,0 +1,118 @@
+"""Synthetic long-memory tasks with known chance-level baselines, time-major.
+
+Adding problem (Hochreiter & Schmidhuber 1997; the version of Le, Jaitly & Hinton 2015):
+
+    x[t, n, 0] ~ U[0, 1)                      # values
+    x[t, n, 1] ∈ {0, 1}, exactly two 1s:      # markers: one at t1 ∈ [0, T//2), one at t2 ∈ [T//2, T)
+    y[T-1, n, 0] = x[t1, n, 0] + x[t2, n, 0]  # target at the last step only (mask[T-1] = 1)
+
+The sum of two U[0, 1) values has mean 1 and variance 2 · 1/12 = 1/6, so always predicting 1
+has mean squared error MSE = E[(1 − y)²] = 1/6 (ADDING_BASELINE_MSE). The library's loss is
+½(o − y)² summed over the masked steps and averaged over the batch, so that baseline reads as a
+loss J = ½ · MSE = 1/12; a model has learned the task when its MSE = 2J is well below 1/6.
+
+Copy memory (Arjovsky, Shah & Bengio 2016), ids: 0 blank, 1..n_symbols symbols,
+n_symbols + 1 delimiter (vocabulary n_symbols + 2), T_total = T_delay + 2·length steps:
+
+    x = [s_1 … s_length] [0 × (T_delay − 1)] [delimiter] [0 × length]
+    y = [0 × (T_delay + length)] [s_1 … s_length]
+
+A model without memory of the symbols predicts blanks (loss 0) and then the uniform
+distribution over the symbols (loss log n_symbols at each of the last `length` steps), so the
+chance-level cross-entropy per step is length · log(n_symbols) / T_total (natural log, nats).
+"""
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+
+from .. import _validate as v
+
+#: MSE of always predicting 1 on the adding problem: Var(u1 + u2) = 2/12 (MSE = mean (o − y)²).
+ADDING_BASELINE_MSE = 1.0 / 6.0
+
+
+class AddingProblem(NamedTuple):
+    x: np.ndarray        # (T, n, 2) float64: values, markers
+    y: np.ndarray        # (T, n, 1) float64: the sum at T-1, 0 elsewhere
+    mask: np.ndarray     # (T, n) float64: 1 at T-1 only
+
+
+class CopyMemory(NamedTuple):
+    x: np.ndarray        # (T_total, n) intp input ids
+    y: np.ndarray        # (T_total, n) intp target ids
+    mask: np.ndarray     # (T_total, n) float64: all ones, or 1 at the last `length` steps only
+    baseline: float      # chance-level cross-entropy per step that the mask counts (nats)
+
+
+def adding_problem(T: int, n: int, seed) -> AddingProblem:
+    """n sequences of the adding problem of length T (T >= 2), from an int seed or a Generator."""
+    owner = "adding_problem"
+    T = v.check_int(T, "T", owner, minimum=2)
+    n = v.check_int(n, "n", owner)
+    rng = v.check_rng(seed, owner)
+    half = T // 2
+    values = rng.random((T, n))                              # (T, n) ~ U[0, 1)
+    t1 = rng.integers(0, half, size=n)                       # (n,) first marker, first half
+    t2 = rng.integers(half, T, size=n)                       # (n,) second marker, second half
+    cols = np.arange(n)
+    markers = np.zeros((T, n))
+    markers[t1, cols] = 1.0
+    markers[t2, cols] = 1.0
+    x = np.stack([values, markers], axis=-1)                 # (T, n, 2)
+    y = np.zeros((T, n, 1))
+    y[-1, :, 0] = values[t1, cols] + values[t2, cols]        # y(T-1) = u(t1) + u(t2)
+    mask = np.zeros((T, n))
+    mask[-1] = 1.0                                           # many-to-one: the last step only
+    return AddingProblem(x, y, mask)
+
+
+def adding_baseline_mse(y, mask) -> float:
+    """Empirical MSE of always predicting 1: Σ mask·(1 − y)² / Σ mask over y (T, n, 1), mask
+    (T, n). Close to ADDING_BASELINE_MSE = 1/6 for many sequences; the library's loss J of the
+    same prediction is half of it."""
+    owner = "adding_baseline_mse"
+    y = v.check_float_array(y, "y", owner, (None, None, 1), np.float64)
+    mask = v.check_float_array(mask, "mask", owner, y.shape[:2], np.float64)
+    total = mask.sum()
+    if not total > 0:
+        raise ValueError(f"The 'mask' argument of {owner} must select at least one step "
+                         f"(a positive sum). Got a sum of {float(total)!r}.")
+    return float((mask * (1.0 - y[..., 0]) ** 2).sum() / total)
+
+
+def copy_memory(T_delay: int, n: int, seed, *, n_symbols: int = 8, length: int = 10,
+                recall_only: bool = False) -> CopyMemory:
+    """n sequences of the copy-memory task, T_total = T_delay + 2·length steps each.
+
+    recall_only=False: the mask is all ones and baseline = length · log(n_symbols) / T_total,
+    the figure of Arjovsky et al. recall_only=True: the mask keeps only the last `length` steps
+    (the recall) and baseline = log(n_symbols), the chance level per recalled symbol.
+    In both cases baseline = Σ_t mask·L_chance(t) / Σ_t mask for one sequence.
+    """
+    owner = "copy_memory"
+    T_delay = v.check_int(T_delay, "T_delay", owner)
+    n = v.check_int(n, "n", owner)
+    n_symbols = v.check_int(n_symbols, "n_symbols", owner)
+    length = v.check_int(length, "length", owner)
+    if not isinstance(recall_only, bool):
+        raise TypeError(f"The 'recall_only' parameter of {owner} must be a bool. "
+                        f"Got {recall_only!r} instead.")
+    rng = v.check_rng(seed, owner)
+    T_total = T_delay + 2 * length
+    delimiter = n_symbols + 1
+    symbols = rng.integers(1, n_symbols + 1, size=(length, n))   # (length, n) ids in 1..n_symbols
+    x = np.zeros((T_total, n), dtype=np.intp)
+    x[:length] = symbols                                          # the sequence to remember
+    x[T_delay + length - 1] = delimiter                           # "now repeat it"
+    y = np.zeros((T_total, n), dtype=np.intp)
+    y[T_delay + length:] = symbols                                # recalled in the last steps
+    mask = np.ones((T_total, n))
+    if recall_only:
+        mask[:T_delay + length] = 0.0
+        baseline = math.log(n_symbols)
+    else:
+        baseline = length * math.log(n_symbols) / T_total
+    return CopyMemory(x, y, mask, baseline)
