@@ -93,7 +93,7 @@ def test_bad_input_changes_nothing(model):
 
 
 def test_optimizer_errors():
-    with pytest.raises(ValueError, match=r"'lr' parameter of SGD must be a finite number in \(0, inf\]. Got -0.1"):
+    with pytest.raises(ValueError, match=r"'lr' parameter of SGD must be a finite number in \[0, inf\]. Got -0.1"):
         bptt.optim.SGD(lr=-0.1)
     with pytest.raises(ValueError, match=r"'grads' argument of Adam.step must have the keys of params"):
         bptt.optim.Adam().step({"W": np.zeros(2)}, {"U": np.zeros(2)})

@@ -4,10 +4,14 @@ back-propagation through time.
 Dimension letters everywhere: T time steps, B batch, D input size, H hidden size, O output size.
 Layout is time-major: x (T, B, D) or token ids (T, B); states (B, H); outputs (T, B, O).
 """
-from . import optim
+from . import clipping, data, optim, schedules
+from .chardata import CharData
 from .dense import MLP
 from .gradcheck import gradcheck
+from .optim import make_optimizer
 from .rnn import SimpleRNN
+from .train import TrainConfig, TrainingError, evaluate, train
 
 __version__ = "0.1.0"
-__all__ = ["MLP", "SimpleRNN", "gradcheck", "optim", "__version__"]
+__all__ = ["CharData", "MLP", "SimpleRNN", "TrainConfig", "TrainingError", "clipping", "data",
+           "evaluate", "gradcheck", "make_optimizer", "optim", "schedules", "train", "__version__"]

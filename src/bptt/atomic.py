@@ -137,7 +137,10 @@ def atomic_write(path, write: Callable[[BinaryIO], None]) -> Path:
         # Step 4: the rename itself becomes durable.
         fsync_directory(path.parent)
     except OSError as e:
-        raise _write_error(path, e) from e
+        reason = e.strerror or str(e)
+        text = (f"'{path}' was written, but its directory could not be synced ({reason}): "
+                f"the new file may not survive a power loss.")
+        raise (OSError(e.errno, text) if isinstance(e.errno, int) else OSError(text)) from e
     return path
 
 

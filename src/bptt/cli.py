@@ -1,7 +1,8 @@
-"""The `bptt` command line: each subcommand maps onto one library function.
+"""The `bptt` command line: each subcommand maps onto library functions (`bptt.commands`).
 
-Usage and data errors exit with status 2 and a one- or two-line message on stderr; --debug shows
-the traceback instead.
+Usage and data errors exit with status 2 and a short message on stderr (no traceback; --debug
+shows it). A training run that diverges exits with status 1; Ctrl-C saves a checkpoint and exits
+with 130.
 """
 from __future__ import annotations
 
@@ -9,10 +10,74 @@ import argparse
 import sys
 
 
-def _demo(args):
-    from .demo import run_quick_demo
-    run_quick_demo(steps=args.steps, seed=args.seed)
-    return 0
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {value}")
+    return value
+
+
+def _positive_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text}")
+    return value
+
+
+def _seed(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {value}")
+    return value
+
+
+def _fraction(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 1), got {text!r}") from None
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 1), got {text}")
+    return value
+
+
+def _add_train(sub):
+    t = sub.add_parser("train", help="train a character-level model",
+                       description="Train on FILES (or, with none, the built-in corpus).")
+    t.add_argument("files", nargs="*", metavar="FILES")
+    t.add_argument("--out", required=True, metavar="DIR", help="checkpoints, metrics and report")
+    t.add_argument("--model", choices=["rnn"], default="rnn")
+    t.add_argument("--activation", choices=["tanh", "relu", "sigmoid", "identity"], default="tanh")
+    t.add_argument("--hidden", type=_positive_int, default=256)
+    t.add_argument("--seq-len", type=_positive_int, default=50, help="k2: steps back-propagated")
+    t.add_argument("--stride", type=_positive_int, default=None, help="k1: new steps per update")
+    t.add_argument("--batch", type=_positive_int, default=32)
+    t.add_argument("--steps", type=_positive_int, default=2000)
+    t.add_argument("--optimizer", choices=["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam"],
+                   default="adam")
+    t.add_argument("--lr", type=_positive_float, default=2e-3)
+    t.add_argument("--clip", type=_positive_float, default=5.0)
+    t.add_argument("--clip-mode", choices=["norm", "value", "none"], default="norm")
+    t.add_argument("--eval-every", type=_positive_int, default=200)
+    t.add_argument("--checkpoint-every", type=_positive_int, default=500)
+    t.add_argument("--seed", type=_seed, default=0)
+    t.add_argument("--dtype", choices=["float32", "float64"], default="float32")
+    t.add_argument("--val-fraction", type=_fraction, default=0.1)
+    t.add_argument("--max-chars", type=_positive_int, default=2_000_000,
+                   help="size of the built-in corpus")
+    t.add_argument("--encoding", default="utf-8")
+    t.add_argument("--resume", action="store_true", help="continue from DIR's last checkpoint")
+    t.add_argument("--no-progress", action="store_true")
+    t.set_defaults(func="run_train")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -20,10 +85,33 @@ def build_parser() -> argparse.ArgumentParser:
                                 "exact and visible back-propagation through time.")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
-    d = sub.add_parser("demo", help="gradient check and a small training run")
-    d.add_argument("--steps", type=int, default=400)
-    d.add_argument("--seed", type=int, default=0)
-    d.set_defaults(func=_demo)
+    d = sub.add_parser("demo", help="train on the built-in corpus and write a report")
+    d.add_argument("--quick", action="store_true", help="a gradient check and a small task instead")
+    d.add_argument("--out", default="runs/demo", metavar="DIR")
+    d.add_argument("--seconds", type=_positive_float, default=180.0)
+    d.add_argument("--steps", type=_positive_int, default=400)
+    d.add_argument("--seed", type=_seed, default=0)
+    d.set_defaults(func="run_demo")
+    _add_train(sub)
+    s = sub.add_parser("sample", help="sample text from a trained model")
+    s.add_argument("dir", metavar="DIR")
+    s.add_argument("--length", type=_positive_int, default=500)
+    s.add_argument("--temperature", type=_positive_float, default=0.8)
+    s.add_argument("--prime", default="")
+    s.add_argument("--seed", type=_seed, default=0)
+    s.set_defaults(func="run_sample")
+    e = sub.add_parser("eval", help="loss and bits per character on text files")
+    e.add_argument("dir", metavar="DIR")
+    e.add_argument("files", nargs="+", metavar="FILES")
+    e.add_argument("--json", action="store_true")
+    e.add_argument("--encoding", default="utf-8")
+    e.set_defaults(func="run_eval")
+    x = sub.add_parser("explain", help="write the interactive BPTT explorer page")
+    x.add_argument("--model", metavar="DIR")
+    x.add_argument("--input", metavar="TEXT")
+    x.add_argument("--seed", type=_seed, default=0)
+    x.add_argument("--out", required=True, metavar="FILE.html")
+    x.set_defaults(func="run_explain")
     return p
 
 
@@ -33,13 +121,20 @@ def main(argv=None) -> int:
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return 2
+    from . import commands
+    from .train import TrainingError
     try:
-        return args.func(args)
-    except (ValueError, TypeError, OSError) as e:
+        return getattr(commands, args.func)(args)
+    except TrainingError as e:
+        if args.debug:
+            raise
+        print(f"bptt {args.command}: {e}", file=sys.stderr)
+        return 1
+    except (ValueError, TypeError, OSError) as e:      # usage, data and file errors
         if args.debug:
             raise
         print(f"bptt {args.command}: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        print(f"bptt {args.command}: interrupted", file=sys.stderr)
         return 130

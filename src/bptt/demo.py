@@ -53,3 +53,32 @@ def run_quick_demo(steps=400, seed=0, out=print):
     acc = (model.forward(x).y_hat.argmax(-1)[delay:] == y[delay:]).mean()
     out(f"  accuracy on fresh sequences: {acc:.1%} (chance {1 / (vocab - 1):.1%})")
     return history, acc
+
+
+def run_training_demo(out_dir="runs/demo", seconds=180.0, seed=0, out=print) -> int:
+    """Train a 256-unit SimpleRNN on the built-in corpus for about `seconds`, then sample and
+    write the report. The number of steps is set from a short timing run first."""
+    import time
+    from types import SimpleNamespace
+
+    from .chardata import CharData
+    from .commands import run_train
+    from .data import builtin_corpus
+    from .train import TrainConfig, train
+
+    data = CharData.from_text(builtin_corpus(2_000_000))
+    probe = SimpleRNN(data.vocab.size, 256, data.vocab.size, dtype="float32", seed=seed)
+    t0 = time.perf_counter()
+    train(probe, data, TrainConfig(steps=30, eval_every=1000, checkpoint_every=1000,
+                                   eval_chars=1000, progress=False))
+    per_step = (time.perf_counter() - t0) / 30
+    steps = max(100, int(seconds * 0.9 / per_step / 100) * 100)   # leave time for evaluations
+    out(f"bptt demo: about {seconds:.0f} s of training ({steps} steps of 32 x 50 characters); "
+        f"Ctrl-C stops early and keeps a checkpoint")
+    args = SimpleNamespace(
+        files=[], out=out_dir, model="rnn", activation="tanh", hidden=256, seq_len=50, stride=None,
+        batch=32, steps=steps, optimizer="adam", lr=2e-3, clip=5.0, clip_mode="norm",
+        eval_every=max(steps // 10, 1), checkpoint_every=max(steps // 4, 1), seed=seed,
+        dtype="float32", val_fraction=0.1, max_chars=2_000_000, encoding="utf-8", resume=False,
+        no_progress=False)
+    return run_train(args, out=out)

@@ -61,3 +61,8 @@ def loss_and_error(name: str, o: np.ndarray, y: np.ndarray, weight: np.ndarray):
         do = diff                                                                      # o − y
     do *= weight[..., None]
     return loss, y_hat, do
+
+
+def per_step_total(name: str, o: np.ndarray, y: np.ndarray, weight: np.ndarray) -> float:
+    """Σ weight·L without computing the error (forward-only evaluation)."""
+    return float((weight * per_step_loss(name, o, y)).sum())

@@ -20,7 +20,7 @@ from . import _validate as v
 from . import fused, reference, sequences
 from .activations import get_activation
 from .init import uniform_fan_in
-from .losses import OUTPUTS, loss_and_error, output_fn
+from .losses import OUTPUTS, loss_and_error, output_fn, per_step_total
 
 PATHS = ("fast", "reference")
 
@@ -32,6 +32,11 @@ class RNNForward:
     o: np.ndarray        # (T, B, O) logits o(t)
     y_hat: np.ndarray    # (T, B, O) f(o(t))
     h_last: np.ndarray   # (B, H) h(T−1), the state to carry into the next call
+
+    @property
+    def last_state(self):
+        """The state to pass as h0 of the next call (for an LSTM it is the pair (h, c))."""
+        return self.h_last
 
 
 @dataclass
@@ -77,6 +82,24 @@ class SimpleRNN:
             "V": uniform_fan_in(rng, (O, H), H, self.dtype),
             "c": uniform_fan_in(rng, (O,), H, self.dtype),
         }
+
+    kind = "rnn"
+
+    def config(self) -> dict:
+        """The constructor's arguments (JSON-friendly): SimpleRNN(**model.config()) rebuilds it."""
+        return {"input_size": self.input_size, "hidden_size": self.hidden_size,
+                "output_size": self.output_size, "activation": self.activation,
+                "output": self.output, "dtype": self.dtype.name}
+
+    def zero_state(self, batch_size: int) -> np.ndarray:
+        """h0 = 0, (B, H)."""
+        return np.zeros((batch_size, self.hidden_size), dtype=self.dtype)
+
+    @staticmethod
+    def num_params(config: dict) -> int:
+        """The number of parameters the config would allocate (checked before building one)."""
+        D, H, O = config["input_size"], config["hidden_size"], config["output_size"]
+        return H * D + H * H + H + O * H + O
 
     def __repr__(self):
         return (f"SimpleRNN({self.input_size}, {self.hidden_size}, {self.output_size}, "
@@ -141,6 +164,9 @@ class SimpleRNN:
 
     def loss(self, x, y, h0=None, mask=None) -> float:
         """J alone (forward only)."""
-        x, y, h0, mask = self._inputs(x, y, h0, mask)
-        _, _, o = fused.fused_forward(x, h0, self.params, self.act)
-        return loss_and_error(self.output, o, y, mask / x.shape[1])[0]
+        return self._forward_loss(*self._inputs(x, y, h0, mask))[0]
+
+    def _forward_loss(self, x, y, h0, mask):
+        """(J, h_last) on validated inputs, forward only."""
+        _, Hs, o = fused.fused_forward(x, h0, self.params, self.act)
+        return per_step_total(self.output, o, y, mask / x.shape[1]), Hs[-1].copy()

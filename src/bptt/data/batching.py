@@ -25,17 +25,8 @@ from typing import NamedTuple
 import numpy as np
 
 from .. import _validate as v
+from ._checks import check_ids
 from .errors import DataError
-
-
-def check_ids(ids, owner: str) -> np.ndarray:
-    """A 1-D array of integer token ids, as intp."""
-    arr = v.as_array(ids, "ids", owner)
-    if arr.dtype.kind not in "iu":
-        raise TypeError(f"The 'ids' argument of {owner} must hold integer token ids. "
-                        f"Got dtype {arr.dtype} instead.")
-    v.check_shape(arr, "ids", owner, (None,))
-    return arr.astype(np.intp, copy=False)
 
 
 def split(ids, val_fraction: float = 0.1):

@@ -78,8 +78,9 @@ def csv_column(path, column, *, delimiter: str = ",", encoding: str = "utf-8") -
     values = np.empty(len(body), dtype=np.float64)
     for i, (line, row) in enumerate(body):
         if index >= len(row):
-            raise DataError(f"{name!r} row {line} has {len(row)} field(s), so no column {label} "
-                            f"(index {index}).")
+            where = f" (index {index})" if isinstance(column, str) else ""
+            raise DataError(f"{name!r} row {line} has {len(row)} field(s), so no column "
+                            f"{label}{where}.")
         value = _number(row[index])
         if value is None:
             raise DataError(f"{name!r} row {line}, column {label}: expected a finite number. "
@@ -102,7 +103,9 @@ def windows(series, seq_len: int, *, horizon: int = 1, stride: int = 1):
     arr = v.as_array(series, "series", owner)
     if arr.dtype.kind == "b":
         raise TypeError(f"The 'series' argument of {owner} must hold numbers. Got booleans.")
-    v.check_shape(arr, "series", owner, (None,))
+    if arr.ndim != 1:
+        raise ValueError(f"The 'series' argument of {owner} must be a 1-D array of values. "
+                         f"Got shape {arr.shape} instead.")
     arr = np.asarray(arr, dtype=np.float64)
     v.check_finite(arr, "series", owner)
     seq_len = v.check_int(seq_len, "seq_len", owner)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import _validate as v
+from ._checks import check_ids
 from .errors import DataError
 
 _OWNER = "Vocab"
@@ -95,12 +95,7 @@ class Vocab:
 
     def decode(self, ids) -> str:
         """The text of a 1-D sequence of ids (each 0 <= id < size)."""
-        if isinstance(ids, (list, tuple)) and len(ids) == 0:
-            return ""
-        arr = v.as_array(ids, "ids", f"{_OWNER}.decode")
-        if arr.ndim == 1 and arr.size == 0:
-            return ""
-        arr = v.check_token_ids(arr, "ids", f"{_OWNER}.decode", (None,), self.size)
+        arr = check_ids(ids, f"{_OWNER}.decode", self.size)
         return _from_code_points(self._cps[arr])
 
     # ------------------------------------------------------------------ saving

@@ -1,0 +1,507 @@
+"""Model-agnostic checkpoints: named NumPy arrays plus JSON metadata, saved without pickle,
+written atomically, verified by SHA-256 before anything is returned.
+
+On disk, for ``name="checkpoint"`` in directory DIR, each save adds one *generation* N (a counter,
+1 + the highest number present, zero-padded to 8 digits)::
+
+    DIR/checkpoint-00000007.npz    the arrays: a zip of .npy members, uncompressed (np.savez layout)
+    DIR/checkpoint-00000007.json   the commit record: format, generation, the npz's file name,
+                                   size and SHA-256, a table of every array (name, shape, dtype,
+                                   SHA-256 of its C-order bytes) and the user's meta
+
+Crash safety (a SIGKILL or power loss at any moment leaves a loadable, consistent checkpoint):
+
+1. the npz is written with ``bptt.atomic.atomic_write`` (temporary file, fsync, ``os.replace``,
+   directory fsync) under the *new* generation's name, so no existing file is ever overwritten;
+2. only then is the json record written the same way. The record is the commit: a generation
+   exists when its json exists, and its json exists only after its npz is durable;
+3. after the record is durable, older generations are removed, keeping the newest `keep` (2 by
+   default, so one verified fallback always remains), then orphans (an npz whose record was never
+   written) and ``.*.tmp`` files left by killed writers.
+
+Loading takes the newest generation that has a record and verifies it completely: the record's
+format and version, the npz's size and SHA-256, that the zip holds exactly the listed arrays, each
+member's .npy header (shape, dtype: numeric only, read WITHOUT loading data), the total element
+count against `max_elements` (checked before any array is allocated), then each array's SHA-256.
+If the newest generation is broken, it warns (RuntimeWarning) and falls back to the next older
+one. Nothing is ever unpickled: arrays are read by ``numpy.lib.format.read_array(...,
+allow_pickle=False)`` (the reader ``np.load(..., allow_pickle=False)`` uses for npz members) and
+the record by ``json.load``. One writer at a time per (DIR, name); readers may run at any time.
+
+Array names are one or more segments of letters, digits, ``_``, ``.`` and ``-`` joined by single
+``/`` (``"params/U"``, ``"optim/m/U"``); segments ``.`` and ``..`` are refused. Dtypes must be
+numeric: bool, signed/unsigned int, float or complex. `meta` is a dict with str keys holding
+JSON values (NumPy scalars are stored as Python numbers, tuples come back as lists; NaN and
+infinities use Python's JSON extension).
+
+Errors: a wrong argument raises TypeError/ValueError before anything is written. Everything that
+goes wrong with files (a full disk while saving; a missing, truncated, tampered, oversized or
+hostile file while loading) raises :class:`CheckpointError`, a subclass of ``OSError`` — it is an
+I/O-level failure, so code that already guards file access with ``except OSError`` keeps working,
+and a failed save keeps the cause's ``errno`` (e.g. ``errno.ENOSPC``).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import re
+import warnings
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from ._validate import check_int
+from .atomic import atomic_write, atomic_write_bytes, fsync_directory
+
+__all__ = ["CheckpointError", "save_checkpoint", "load_checkpoint", "checkpoint_exists",
+           "list_generations", "FORMAT", "FORMAT_VERSION"]
+
+FORMAT = "bptt-checkpoint"
+FORMAT_VERSION = 1
+NUMERIC_KINDS = "biufc"  # bool, int, unsigned int, float, complex
+_NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}")
+_KEY_RE = re.compile(r"[A-Za-z0-9_.-]+(?:/[A-Za-z0-9_.-]+)*")
+_SHA_RE = re.compile(r"[0-9a-f]{64}")
+_MAX_KEY_LEN = 200
+_MAX_NDIM = 64  # NumPy's own limit on dimensions
+_CHUNK = 1 << 20
+
+
+def _valid_key(key) -> bool:
+    """An array name: segments of letters, digits, _ . - joined by '/', no '.' or '..' segment."""
+    return (isinstance(key, str) and len(key) <= _MAX_KEY_LEN and _KEY_RE.fullmatch(key) is not None
+            and not any(seg in (".", "..") for seg in key.split("/")))
+
+
+class CheckpointError(OSError):
+    """A checkpoint could not be saved, or a file on disk is not a valid checkpoint."""
+
+
+class _SizeLimitError(CheckpointError):
+    """Over `max_elements`: the file may be fine, so loading does not fall back to older ones."""
+
+
+# ---------------------------------------------------------------------------- file names
+
+
+def _file_names(name: str, gen: int) -> tuple[str, str]:
+    return f"{name}-{gen:08d}.npz", f"{name}-{gen:08d}.json"
+
+
+def _scan(directory: Path, name: str) -> dict[int, set[str]]:
+    """Generation number -> the kinds of file present for it ({'npz', 'json'})."""
+    pattern = re.compile(rf"{re.escape(name)}-(\d{{8,}})\.(npz|json)")
+    found: dict[int, set[str]] = {}
+    try:
+        entries = os.listdir(directory)
+    except FileNotFoundError:
+        return found
+    except OSError as e:
+        raise CheckpointError(f"Cannot list checkpoint directory '{directory}': {e}") from e
+    for entry in entries:
+        m = pattern.fullmatch(entry)
+        if m:
+            found.setdefault(int(m.group(1)), set()).add(m.group(2))
+    return found
+
+
+def _check_location(directory, name, owner: str) -> tuple[Path, str]:
+    if not isinstance(directory, (str, os.PathLike)):
+        raise TypeError(f"The 'directory' argument of {owner} must be a str or os.PathLike. "
+                        f"Got {directory!r} of type {type(directory).__name__} instead.")
+    if not isinstance(name, str) or not _NAME_RE.fullmatch(name):
+        raise ValueError(f"The 'name' parameter of {owner} must be 1 to 100 letters, digits, '_', "
+                         f"'.' or '-', not starting with '.' or '-'. Got {name!r} instead.")
+    return Path(directory), name
+
+
+def list_generations(directory, name: str = "checkpoint") -> list[int]:
+    """The committed generations (those with a json record) of checkpoint `name`, oldest first."""
+    directory, name = _check_location(directory, name, "list_generations")
+    return sorted(g for g, kinds in _scan(directory, name).items() if "json" in kinds)
+
+
+def checkpoint_exists(directory, name: str = "checkpoint") -> bool:
+    """Whether a committed generation of `name` exists (it is not verified: load to verify)."""
+    return bool(list_generations(directory, name))
+
+
+# ---------------------------------------------------------------------------- saving
+
+
+def _sha256_array(arr: np.ndarray) -> str:
+    """SHA-256 of the array's C-order bytes (hashlib reads the buffer: no copy when C-contiguous)."""
+    c = arr if arr.flags.c_contiguous else np.array(arr, order="C")
+    return hashlib.sha256(c).hexdigest()
+
+
+def _sha256_file(f) -> str:
+    h = hashlib.sha256()
+    for block in iter(lambda: f.read(_CHUNK), b""):
+        h.update(block)
+    return h.hexdigest()
+
+
+def _check_arrays(arrays) -> dict[str, np.ndarray]:
+    if not isinstance(arrays, dict):
+        raise TypeError(f"The 'arrays' argument of save_checkpoint must be a dict of name -> "
+                        f"numeric array. Got {type(arrays).__name__} instead.")
+    out = {}
+    for key, value in arrays.items():
+        if not _valid_key(key):
+            raise ValueError(f"The 'arrays' argument of save_checkpoint must have names made of "
+                             f"letters, digits, '_', '.' and '-' in segments joined by '/' (like "
+                             f"'params/U'; no '.' or '..' segment, at most {_MAX_KEY_LEN} "
+                             f"characters). Got {key!r} instead.")
+        try:
+            arr = value if isinstance(value, np.ndarray) else np.asarray(value)
+        except (ValueError, TypeError) as e:
+            raise TypeError(f"The 'arrays' argument of save_checkpoint must hold numeric arrays. "
+                            f"Got {type(value).__name__} for {key!r}, which NumPy cannot convert "
+                            f"({e}).") from None
+        if arr.dtype.kind not in NUMERIC_KINDS:
+            raise TypeError(f"The 'arrays' argument of save_checkpoint must hold numeric arrays "
+                            f"(bool, int, float, complex). Got dtype {arr.dtype} for {key!r}.")
+        # C order makes the file, the hash and the loaded array agree byte for byte.
+        out[key] = arr if arr.flags.c_contiguous else np.array(arr, order="C")
+    return out
+
+
+def _json_default(value):
+    """NumPy scalars become Python numbers; anything else is refused by json.dumps."""
+    if isinstance(value, np.generic) and value.dtype.kind in "biuf":
+        return value.item()
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def _check_meta(meta, path: str = "meta") -> None:
+    """Dicts must have str keys (json.dumps would silently turn int keys into strings)."""
+    if isinstance(meta, dict):
+        for k, v in meta.items():
+            if not isinstance(k, str):
+                raise TypeError(f"The 'meta' argument of save_checkpoint must have str keys. "
+                                f"Got key {k!r} of type {type(k).__name__} in {path}.")
+            _check_meta(v, f"{path}[{k!r}]")
+    elif isinstance(meta, (list, tuple)):
+        for i, v in enumerate(meta):
+            _check_meta(v, f"{path}[{i}]")
+
+
+def _write_npz(f, arrays: dict[str, np.ndarray]) -> None:
+    """What np.savez(f, **arrays) writes, minus its keyword clashes ('file', 'allow_pickle')."""
+    with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
+        for key, arr in arrays.items():
+            with zf.open(key + ".npy", "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, arr, allow_pickle=False)
+
+
+def _remove(path: Path) -> None:
+    try:
+        os.remove(path)
+    except OSError:
+        pass  # Best effort: leftovers are orphans that the next save or load ignores.
+
+
+def _clean_up(directory: Path, name: str, gen: int, keep: int) -> None:
+    """Drop generations older than the newest `keep` committed ones, orphans and stale temps."""
+    try:
+        found = _scan(directory, name)
+        entries = os.listdir(directory)
+    except OSError:
+        return  # Best effort: the new generation is committed; leftovers are harmless.
+    committed = sorted(g for g, kinds in found.items() if "json" in kinds and g <= gen)
+    kept = set(committed[-keep:])
+    for g in sorted(found):
+        if g < gen and g not in kept:
+            npz_name, json_name = _file_names(name, g)
+            _remove(directory / json_name)  # Uncommit first, so a crash here leaves an orphan npz.
+            _remove(directory / npz_name)
+    stale = re.compile(rf"\.{re.escape(name)}-\d{{8,}}\.(npz|json)\..*\.tmp")
+    for entry in entries:
+        if stale.fullmatch(entry):
+            _remove(directory / entry)
+
+
+def save_checkpoint(directory, arrays: dict, meta: dict, *, name: str = "checkpoint",
+                    keep: int = 2) -> Path:
+    """Save `arrays` and `meta` as a new generation of checkpoint `name` in `directory`.
+
+    The directory is created if needed. Returns the path of the new json record. On failure
+    (e.g. a full disk) raises CheckpointError naming the path and the cause, after removing
+    every file this call created: the previous checkpoint stays the latest and loadable.
+    """
+    directory, name = _check_location(directory, name, "save_checkpoint")
+    keep = check_int(keep, "keep", "save_checkpoint", minimum=1)
+    arrays = _check_arrays(arrays)
+    if not isinstance(meta, dict):
+        raise TypeError(f"The 'meta' argument of save_checkpoint must be a dict. "
+                        f"Got {type(meta).__name__} instead.")
+    try:
+        _check_meta(meta)
+        meta = json.loads(json.dumps(meta, default=_json_default))  # Refuse bad meta now.
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"The 'meta' argument of save_checkpoint must hold JSON values "
+                        f"(dict, list, str, int, float, bool, None). {e}.") from None
+    except RecursionError:
+        raise ValueError("The 'meta' argument of save_checkpoint is nested too deeply "
+                         "to be stored as JSON.") from None
+    table = [{"name": k, "shape": list(a.shape), "dtype": a.dtype.str, "sha256": _sha256_array(a)}
+             for k, a in arrays.items()]
+
+    created: list[Path] = []
+    previous = None
+    try:
+        if not directory.is_dir():
+            directory.mkdir(parents=True, exist_ok=True)
+            fsync_directory(directory.parent)
+        found = _scan(directory, name)
+        previous = max((g for g, kinds in found.items() if "json" in kinds), default=None)
+        gen = max(found, default=0) + 1  # Past orphans too: an existing file is never reused.
+        npz_name, json_name = _file_names(name, gen)
+        # Step 1: the arrays, durable under the new generation's name.
+        created.append(directory / npz_name)
+        atomic_write(directory / npz_name, lambda f: _write_npz(f, arrays))
+        with open(directory / npz_name, "rb") as f:
+            npz_sha, npz_bytes = _sha256_file(f), f.tell()
+        record = {"format": FORMAT, "format_version": FORMAT_VERSION, "generation": gen,
+                  "npz": {"file": npz_name, "bytes": npz_bytes, "sha256": npz_sha},
+                  "arrays": table, "meta": meta}
+        text = json.dumps(record, indent=1) + "\n"
+        # Step 2: the commit record. From here on, this generation exists.
+        created.append(directory / json_name)
+        atomic_write_bytes(directory / json_name, text.encode("utf-8"))
+    except OSError as e:
+        for path in reversed(created):
+            _remove(path)  # Roll back: record first, so the generation is never half there.
+        kept = "none" if previous is None else f"generation {previous}"
+        text = (f"Could not save checkpoint '{name}' in '{directory}': {e.strerror or e} "
+                f"The previous checkpoint ({kept}) is unchanged and still the latest.")
+        raise (CheckpointError(e.errno, text) if isinstance(e.errno, int)
+               else CheckpointError(text)) from e
+    except BaseException:
+        for path in reversed(created):
+            _remove(path)
+        raise
+    # Step 3: the new generation is durable; older ones beyond `keep` are no longer needed.
+    _clean_up(directory, name, gen, keep)
+    return directory / json_name
+
+
+# ---------------------------------------------------------------------------- loading
+
+
+def _read_record(path: Path) -> dict:
+    def no_duplicates(pairs):
+        keys = [k for k, _ in pairs]
+        if len(set(keys)) != len(keys):
+            raise ValueError(f"duplicate key {next(k for k in keys if keys.count(k) > 1)!r}")
+        return dict(pairs)
+    try:
+        with open(path, "rb") as f:
+            record = json.load(f, object_pairs_hook=no_duplicates)
+    except FileNotFoundError:
+        raise CheckpointError(f"Checkpoint record '{path}' is missing.") from None
+    except OSError as e:
+        raise CheckpointError(f"Cannot read checkpoint record '{path}': {e}") from e
+    except (ValueError, RecursionError) as e:  # JSONDecodeError, UnicodeDecodeError, too deep
+        raise CheckpointError(f"Checkpoint record '{path}' is not valid JSON: {e}") from None
+    if not isinstance(record, dict):
+        raise CheckpointError(f"Checkpoint record '{path}' must hold a JSON object. "
+                              f"Got {type(record).__name__}.")
+    return record
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _check_record(record: dict, path: Path, npz_name: str, gen: int) -> list[tuple]:
+    """The record's array table as (name, shape, dtype, sha256), or CheckpointError."""
+    def bad(what: str) -> CheckpointError:
+        return CheckpointError(f"Checkpoint record '{path}' {what}.")
+    if record.get("format") != FORMAT:
+        raise bad(f"is not a {FORMAT} record: its 'format' is {record.get('format')!r}")
+    version = record.get("format_version")
+    if not _is_int(version) or version < 1:
+        raise bad(f"has an invalid 'format_version' {version!r} (expected {FORMAT_VERSION})")
+    if version > FORMAT_VERSION:
+        raise bad(f"has format_version {version}, newer than the {FORMAT_VERSION} this version of "
+                  f"bptt reads: upgrade bptt to load it")
+    if record.get("generation") != gen:
+        raise bad(f"says generation {record.get('generation')!r}, but its file name says {gen}")
+    npz = record.get("npz")
+    if (not isinstance(npz, dict) or npz.get("file") != npz_name or not _is_int(npz.get("bytes"))
+            or not isinstance(npz.get("sha256"), str) or not _SHA_RE.fullmatch(npz["sha256"])):
+        raise bad(f"must have 'npz' = {{'file': {npz_name!r}, 'bytes': int, 'sha256': 64 hex "
+                  f"digits}}. Got {npz!r:.200}")
+    if not isinstance(record.get("meta"), dict):
+        raise bad(f"must have a 'meta' object. Got {type(record.get('meta')).__name__}")
+    table = record.get("arrays")
+    if not isinstance(table, list):
+        raise bad(f"must have an 'arrays' list. Got {type(table).__name__}")
+    entries, seen = [], set()
+    for i, e in enumerate(table):
+        ok = isinstance(e, dict) and set(e) == {"name", "shape", "dtype", "sha256"}
+        key = e.get("name") if ok else None
+        if not (ok and _valid_key(key) and key not in seen
+                and isinstance(e["shape"], list) and len(e["shape"]) <= _MAX_NDIM
+                and all(_is_int(n) and n >= 0 for n in e["shape"])
+                and isinstance(e["sha256"], str) and _SHA_RE.fullmatch(e["sha256"])
+                and isinstance(e["dtype"], str) and len(e["dtype"]) <= 32):
+            raise bad(f"has an invalid 'arrays' entry {i}: expected a unique valid name, a shape "
+                      f"of at most {_MAX_NDIM} ints >= 0, a dtype string and a sha256. "
+                      f"Got {e!r:.200}")
+        try:
+            dtype = np.dtype(e["dtype"])
+        except Exception:  # noqa: BLE001 -- np.dtype raises several types on junk strings
+            raise bad(f"lists array {key!r} with an unknown dtype {e['dtype']!r}") from None
+        if dtype.kind not in NUMERIC_KINDS or dtype.hasobject:
+            raise bad(f"lists array {key!r} with dtype {dtype}; only numeric dtypes "
+                      f"(bool, int, float, complex) are allowed")
+        seen.add(key)
+        entries.append((key, tuple(e["shape"]), dtype, e["sha256"]))
+    return entries
+
+
+def _check_size(entries: list[tuple], path: Path, max_elements: int) -> None:
+    """Refuse before allocating: Python ints cannot overflow, so 10**18 elements is caught."""
+    sizes = [(math.prod(shape), key, shape) for key, shape, _, _ in entries]
+    total = sum(s for s, _, _ in sizes)
+    if total > max_elements:
+        size, key, shape = max(sizes)
+        raise _SizeLimitError(
+            f"Checkpoint record '{path}' asks for {total:,} array elements in total (largest: "
+            f"{key!r} with shape {shape}), more than max_elements={max_elements:,}. Pass a larger "
+            f"max_elements to load_checkpoint if you trust this file.")
+
+
+def _read_header(member, key: str):
+    """(shape, fortran_order, dtype) from a .npy member's header, without reading its data."""
+    version = np.lib.format.read_magic(member)
+    if version == (1, 0):
+        return np.lib.format.read_array_header_1_0(member)
+    if version == (2, 0):
+        return np.lib.format.read_array_header_2_0(member)
+    raise ValueError(f"array {key!r} uses .npy format version {version}, expected 1.0 or 2.0")
+
+
+def _load_npz(npz_path: Path, entries: list[tuple], npz: dict) -> dict[str, np.ndarray]:
+    """Open once, then check size, hash, members and headers before reading any array data."""
+    def bad(what: str) -> CheckpointError:
+        return CheckpointError(f"Checkpoint arrays '{npz_path}' {what}.")
+    try:
+        f = open(npz_path, "rb")
+    except FileNotFoundError:
+        raise bad("are missing (the record names this file)") from None
+    except OSError as e:
+        raise bad(f"cannot be opened: {e}") from e
+    with f:
+        size = os.fstat(f.fileno()).st_size
+        if size != npz["bytes"]:
+            raise bad(f"are {size} bytes, but the record says {npz['bytes']}: the file is "
+                      f"truncated or was replaced")
+        if _sha256_file(f) != npz["sha256"]:
+            raise bad("do not match the SHA-256 in the record: the file is corrupt or was modified")
+        f.seek(0)
+        if f.read(2) != b"PK":
+            raise bad("are not a zip archive (npz)")
+        f.seek(0)
+        try:
+            return _read_members(f, entries, bad)
+        except CheckpointError:
+            raise
+        except Exception as e:  # noqa: BLE001 -- zipfile and numpy raise many types on hostile bytes
+            raise bad(f"are not a valid npz archive ({type(e).__name__}: {e})") from None
+
+
+def _read_members(f, entries: list[tuple], bad) -> dict[str, np.ndarray]:
+    with zipfile.ZipFile(f) as zf:
+        infos = zf.infolist()
+        names = [info.filename for info in infos]
+        expected = [key + ".npy" for key, _, _, _ in entries]
+        if len(set(names)) != len(names):
+            raise bad("hold a member name twice")
+        extra = sorted(set(names) - set(expected))
+        if extra:
+            raise bad(f"hold a member {extra[0]!r} that the record does not list")
+        missing = [n for n in expected if n not in names]
+        if missing:
+            raise bad(f"lack the array {missing[0][:-4]!r} that the record lists")
+        by_name = {info.filename: info for info in infos}
+        # Every header first: a wrong shape or dtype is refused before any data is allocated.
+        for key, shape, dtype, _ in entries:
+            info = by_name[key + ".npy"]
+            if info.compress_type != zipfile.ZIP_STORED:
+                raise bad(f"hold array {key!r} compressed; checkpoints are stored uncompressed")
+            with zf.open(info) as member:
+                got_shape, _, got_dtype = _read_header(member, key)
+                data_bytes = info.file_size - member.tell()
+            if got_dtype.kind not in NUMERIC_KINDS or got_dtype.hasobject:
+                raise bad(f"hold array {key!r} with dtype {got_dtype}, which is not numeric "
+                          f"(an object array would need unpickling; refused)")
+            if got_shape != shape or got_dtype != dtype:
+                raise bad(f"hold array {key!r} with shape {got_shape} and dtype {got_dtype}, but "
+                          f"the record says shape {shape} and dtype {dtype}")
+            need = math.prod(shape) * dtype.itemsize
+            if data_bytes != need:
+                raise bad(f"hold {data_bytes} data bytes for array {key!r}, which needs {need}")
+        arrays = {}
+        for key, _, _, sha in entries:
+            with zf.open(by_name[key + ".npy"]) as member:
+                arr = np.lib.format.read_array(member, allow_pickle=False)
+            if _sha256_array(arr) != sha:
+                raise bad(f"hold array {key!r} whose SHA-256 does not match the record: "
+                          f"the data was modified")
+            arrays[key] = arr
+        return arrays
+
+
+def _load_generation(directory: Path, name: str, gen: int, max_elements: int):
+    npz_name, json_name = _file_names(name, gen)
+    path = directory / json_name
+    record = _read_record(path)
+    entries = _check_record(record, path, npz_name, gen)
+    _check_size(entries, path, max_elements)
+    arrays = _load_npz(directory / npz_name, entries, record["npz"])
+    return arrays, record["meta"]
+
+
+def load_checkpoint(directory, *, name: str = "checkpoint", max_elements: int = 50_000_000,
+                    generation: int | None = None) -> tuple[dict[str, np.ndarray], dict]:
+    """Load the newest verifying generation of checkpoint `name`: (arrays, meta).
+
+    Never unpickles. `max_elements` bounds the total number of array elements (checked from the
+    record and the .npy headers before anything is allocated); raise it for larger models. With
+    `generation`, exactly that generation is loaded, without fallback. Raises CheckpointError
+    naming the file and the problem when nothing loadable is found.
+    """
+    directory, name = _check_location(directory, name, "load_checkpoint")
+    max_elements = check_int(max_elements, "max_elements", "load_checkpoint", minimum=1)
+    if generation is not None:
+        generation = check_int(generation, "generation", "load_checkpoint", minimum=1)
+        return _load_generation(directory, name, generation, max_elements)
+    if not directory.is_dir():
+        raise CheckpointError(f"Checkpoint directory '{directory}' does not exist.")
+    gens = list_generations(directory, name)
+    if not gens:
+        raise CheckpointError(f"No checkpoint named '{name}' in '{directory}' "
+                              f"(no {name}-NNNNNNNN.json record).")
+    problems = []
+    for gen in reversed(gens):
+        try:
+            result = _load_generation(directory, name, gen, max_elements)
+        except _SizeLimitError:
+            raise  # Not a broken file: older generations are no answer to a too-small limit.
+        except CheckpointError as e:
+            problems.append(f"generation {gen}: {e}")
+            continue
+        if problems:
+            warnings.warn(f"Checkpoint '{name}' in '{directory}': newer generations are broken, "
+                          f"loaded generation {gen}. " + " ".join(problems), RuntimeWarning,
+                          stacklevel=2)
+        return result
+    raise CheckpointError(f"No loadable checkpoint named '{name}' in '{directory}'. "
+                          + " ".join(problems))

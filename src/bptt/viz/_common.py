@@ -1,0 +1,149 @@
+"""What every figure of `bptt.viz` shares: the optional imports, validation at the public edge,
+a figure on the Agg canvas, figures to PNG files and RGBA arrays, and the built-in demo trace.
+
+matplotlib and Pillow are the `plots` extra: they are imported inside the functions, so that
+`import bptt.viz` works without them and each function says how to install them.
+"""
+from __future__ import annotations
+
+import numbers
+import os
+from pathlib import Path
+
+import numpy as np
+
+PLOTS_EXTRA = "install the plots extra: pip install bptt[plots]"
+
+# The demo: the classic character-level example, predict the next character of "hello".
+DEMO_TEXT = "hello"
+DEMO_VOCAB = tuple(sorted(set(DEMO_TEXT)))          # ('e', 'h', 'l', 'o'): token id -> character
+
+
+def require_matplotlib(what: str) -> None:
+    """Raise an ImportError naming the plots extra when matplotlib cannot be imported."""
+    try:
+        import matplotlib  # noqa: F401
+        from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: F401
+        from matplotlib.figure import Figure  # noqa: F401
+    except ImportError as e:
+        raise ImportError(f"{what} needs matplotlib, which could not be imported ({e}); "
+                          f"{PLOTS_EXTRA}") from e
+
+
+def require_pillow(what: str):
+    """PIL.Image, or an ImportError naming the plots extra."""
+    try:
+        from PIL import Image
+    except ImportError as e:
+        raise ImportError(f"{what} needs Pillow, which could not be imported ({e}); "
+                          f"{PLOTS_EXTRA}") from e
+    return Image
+
+
+def new_figure(figsize, *, dpi=100, layout="constrained"):
+    """A Figure on its own Agg canvas: no pyplot, no global state, no GUI backend."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=figsize, dpi=dpi, layout=layout)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+# -- validation at the public edge ------------------------------------------------------------
+def check_trace(trace, fn: str):
+    from ..trace import Trace
+
+    if not isinstance(trace, Trace):
+        raise TypeError(f"The 'trace' argument of {fn} must be a bptt Trace, as returned by "
+                        f"model.trace(x, y). Got {type(trace).__name__} instead.")
+    return trace
+
+
+def check_b(b, trace, fn: str) -> int:
+    """The index of one sequence of the batch: an int in [0, B)."""
+    B = trace.forward.h.shape[1]
+    if isinstance(b, bool) or not isinstance(b, numbers.Integral):
+        raise TypeError(f"The 'b' parameter of {fn} must be an int in [0, {B - 1}] (the index of "
+                        f"one sequence of the batch). Got {b!r} of type {type(b).__name__} instead.")
+    if not 0 <= b < B:
+        raise ValueError(f"The 'b' parameter of {fn} must be an int in [0, {B - 1}]: the trace "
+                         f"holds B = {B} sequence{'s' if B != 1 else ''}. Got {b!r} instead.")
+    return int(b)
+
+
+def check_steps(trace, fn: str, most: int) -> int:
+    T = trace.forward.h.shape[0]
+    if T > most:
+        raise ValueError(f"{fn} draws one column per time step, at most {most}; the trace has "
+                         f"T = {T} steps. Trace a shorter sequence, e.g. model.trace(x[:{most}], "
+                         f"y[:{most}]).")
+    return T
+
+
+def check_path(path, fn: str, name: str = "path") -> Path:
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"The '{name}' argument of {fn} must be a str or os.PathLike. "
+                        f"Got {type(path).__name__} instead.")
+    return Path(path)
+
+
+def check_figure(fig, fn: str):
+    from matplotlib.figure import Figure
+
+    if not isinstance(fig, Figure):
+        raise TypeError(f"The 'fig' argument of {fn} must be a matplotlib Figure. "
+                        f"Got {type(fig).__name__} instead.")
+    return fig
+
+
+# -- numbers as text ----------------------------------------------------------------------------
+def format_number(value, decimals: int = 2) -> str:
+    """`value` rounded to `decimals`, with no "-0.00"."""
+    return f"{float(np.round(value, decimals)) + 0.0:.{decimals}f}"
+
+
+def format_values(values, decimals: int = 2, max_values: int = 4) -> str:
+    """A vector as "[0.12, -0.30, 0.50]"; past max_values, the first few and "…"."""
+    v = np.ravel(values)
+    body = ", ".join(format_number(x, decimals) for x in v[:max_values])
+    if v.size > max_values:
+        body += ", …"
+    return f"[{body}]"
+
+
+# -- figures out ---------------------------------------------------------------------------------
+def fig_to_rgba(fig) -> np.ndarray:
+    """Render a Figure with Agg: an (height, width, 4) uint8 RGBA array."""
+    require_matplotlib("fig_to_rgba")
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    check_figure(fig, "fig_to_rgba")
+    canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
+    canvas.draw()
+    return np.asarray(canvas.buffer_rgba()).copy()
+
+
+def save_png(fig, path, *, dpi=None) -> Path:
+    """Write a Figure to a PNG file (at the figure's dpi unless given) and return its Path."""
+    require_matplotlib("save_png")
+    check_figure(fig, "save_png")
+    path = check_path(path, "save_png")
+    fig.savefig(path, format="png", dpi=fig.dpi if dpi is None else dpi)
+    return path
+
+
+# -- the built-in demo ---------------------------------------------------------------------------
+def demo_trace(seed=0):
+    """The Trace of a tiny, untrained SimpleRNN reading "hell" and predicting "ello".
+
+    Token inputs, D = O = 4 (the characters of DEMO_VOCAB = ('e', 'h', 'l', 'o')), H = 3,
+    tanh, softmax + cross-entropy, T = 4 steps, B = 1, h0 = 0. Pass vocab=DEMO_VOCAB to
+    unfolded_network to see the characters instead of their ids.
+    """
+    from ..rnn import SimpleRNN
+
+    ids = np.array([DEMO_VOCAB.index(ch) for ch in DEMO_TEXT])
+    x, y = ids[:-1, None], ids[1:, None]                 # (T, B) = (4, 1): "hell" -> "ello"
+    model = SimpleRNN(len(DEMO_VOCAB), 3, len(DEMO_VOCAB), seed=seed)
+    return model.trace(x, y)
