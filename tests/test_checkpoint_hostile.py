@@ -251,6 +251,7 @@ def test_traversal_in_record_file_name(tmp_path):
     (lambda a: [("U.npy", b""), ("V.npy", _npy(a["V"])), ("n.npy", _npy(a["n"]))],
      r"npz' are not a valid npz archive \(ValueError: "),
 ])
+@pytest.mark.filterwarnings("ignore:Duplicate name:UserWarning")
 def test_broken_members(tmp_path, members, match):
     arrays = _save(tmp_path)
     _put_npz(tmp_path, _zip(members(arrays)))
@@ -358,6 +359,7 @@ def test_fallback_to_older_generation_warns(tmp_path):
 
 # ---------------------------------------------------------------------------- fuzzing
 
+_ANY = object()
 _FUZZ = settings(max_examples=150, deadline=None,
                  suppress_health_check=[HealthCheck.function_scoped_fixture])
 
@@ -369,7 +371,8 @@ def _load_or_error(directory, original, meta_edit=None):
         arrays, meta = load_checkpoint(directory, generation=1)
     except CheckpointError:
         return
-    assert meta == ({"step": 3} if meta_edit is None else meta_edit)
+    if meta_edit is not _ANY:
+        assert meta == ({"step": 3} if meta_edit is None else meta_edit)
     assert all(a.tobytes() == original[k].tobytes() for k, a in arrays.items())
 
 
@@ -438,4 +441,4 @@ def test_fuzz_mutated_record_text(tmp_path_factory, edits):
     for at, ch in edits:
         text[at % len(text)] = ch
     (directory / JSON).write_text("".join(text), encoding="utf-8", errors="surrogatepass")
-    _load_or_error(directory, original)
+    _load_or_error(directory, original, _ANY)  # an edit may land inside meta's values

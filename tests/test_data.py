@@ -133,19 +133,6 @@ def test_load_text_missing_file_directory_and_empty(tmp_path):
         load_text([good, missing])
 
 
-@pytest.mark.skipif(os.name != "posix" or (hasattr(os, "geteuid") and os.geteuid() == 0),
-                    reason="needs POSIX permissions and a non-root user")
-def test_load_text_unreadable_file(tmp_path):
-    f = tmp_path / "secret.txt"
-    f.write_text("x")
-    f.chmod(0)
-    try:
-        with pytest.raises(DataError, match=r"secret\.txt'?: permission denied"):
-            load_text(f)
-    finally:
-        f.chmod(0o600)
-
-
 @pytest.mark.parametrize("error, message", [
     (PermissionError(13, "Permission denied"), r"'[^']*a\.txt': permission denied\."),
     (OSError(5, "Input/output error"), r"'[^']*a\.txt': Input/output error\."),

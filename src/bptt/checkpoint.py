@@ -1,44 +1,41 @@
 """Model-agnostic checkpoints: named NumPy arrays plus JSON metadata, saved without pickle,
 written atomically, verified by SHA-256 before anything is returned.
 
-On disk, for ``name="checkpoint"`` in directory DIR, each save adds one *generation* N (a counter,
+On disk, for ``name="checkpoint"`` in directory DIR, each save adds one *generation* N (a counter:
 1 + the highest number present, zero-padded to 8 digits)::
 
-    DIR/checkpoint-00000007.npz    the arrays: a zip of .npy members, uncompressed (np.savez layout)
-    DIR/checkpoint-00000007.json   the commit record: format, generation, the npz's file name,
-                                   size and SHA-256, a table of every array (name, shape, dtype,
-                                   SHA-256 of its C-order bytes) and the user's meta
+    DIR/checkpoint-00000007.npz    the arrays: uncompressed .npy members in a zip (np.savez layout)
+    DIR/checkpoint-00000007.json   the commit record: format, version, generation, the npz's name,
+                                   size and SHA-256, every array's name, shape, dtype and SHA-256
+                                   (of its C-order bytes), and the user's meta
 
-Crash safety (a SIGKILL or power loss at any moment leaves a loadable, consistent checkpoint):
+Crash safety: a SIGKILL or power loss at any moment leaves a loadable, consistent checkpoint.
+(1) The npz is written with ``bptt.atomic.atomic_write`` (temporary file, fsync, ``os.replace``,
+directory fsync) under the *new* generation's name, so no existing file is ever overwritten.
+(2) Only then is the json record written the same way: it is the commit. A generation exists when
+its json exists, and a json exists only after its npz is durable. (3) Then older generations are
+removed, keeping the newest `keep` (2: one verified fallback), with orphans (an npz whose record
+was never written) and ``.*.tmp`` files left by killed writers. One writer per (DIR, name).
 
-1. the npz is written with ``bptt.atomic.atomic_write`` (temporary file, fsync, ``os.replace``,
-   directory fsync) under the *new* generation's name, so no existing file is ever overwritten;
-2. only then is the json record written the same way. The record is the commit: a generation
-   exists when its json exists, and its json exists only after its npz is durable;
-3. after the record is durable, older generations are removed, keeping the newest `keep` (2 by
-   default, so one verified fallback always remains), then orphans (an npz whose record was never
-   written) and ``.*.tmp`` files left by killed writers.
+Loading takes the newest generation with a record and verifies, in order: the record (format,
+version, fields), the total element count against `max_elements` (before anything is allocated),
+the npz's size and SHA-256, that the zip holds exactly the listed arrays, each .npy header (shape,
+numeric dtype; read without the data), then each array's SHA-256. A broken newest generation
+gives a RuntimeWarning and the next older one is loaded. Nothing is unpickled: arrays are read by
+``numpy.lib.format.read_array(..., allow_pickle=False)`` (what ``np.load(..., allow_pickle=False)``
+runs per npz member) and the record by ``json.load``. The meta is not hashed: it lives in the
+record, which is plain JSON and may be edited by hand.
 
-Loading takes the newest generation that has a record and verifies it completely: the record's
-format and version, the npz's size and SHA-256, that the zip holds exactly the listed arrays, each
-member's .npy header (shape, dtype: numeric only, read WITHOUT loading data), the total element
-count against `max_elements` (checked before any array is allocated), then each array's SHA-256.
-If the newest generation is broken, it warns (RuntimeWarning) and falls back to the next older
-one. Nothing is ever unpickled: arrays are read by ``numpy.lib.format.read_array(...,
-allow_pickle=False)`` (the reader ``np.load(..., allow_pickle=False)`` uses for npz members) and
-the record by ``json.load``. One writer at a time per (DIR, name); readers may run at any time.
+Array names: segments of letters, digits, ``_``, ``.`` and ``-`` joined by single ``/``
+(``"params/U"``, ``"optim/m/U"``); ``.`` and ``..`` segments are refused. Dtypes: bool, int,
+unsigned int, float, complex. `meta`: a dict with str keys and JSON values (NumPy scalars are
+stored as Python numbers, tuples come back as lists, NaN and infinities use Python's extension).
 
-Array names are one or more segments of letters, digits, ``_``, ``.`` and ``-`` joined by single
-``/`` (``"params/U"``, ``"optim/m/U"``); segments ``.`` and ``..`` are refused. Dtypes must be
-numeric: bool, signed/unsigned int, float or complex. `meta` is a dict with str keys holding
-JSON values (NumPy scalars are stored as Python numbers, tuples come back as lists; NaN and
-infinities use Python's JSON extension).
-
-Errors: a wrong argument raises TypeError/ValueError before anything is written. Everything that
+Errors: wrong arguments raise TypeError/ValueError before anything is written. Everything that
 goes wrong with files (a full disk while saving; a missing, truncated, tampered, oversized or
-hostile file while loading) raises :class:`CheckpointError`, a subclass of ``OSError`` — it is an
-I/O-level failure, so code that already guards file access with ``except OSError`` keeps working,
-and a failed save keeps the cause's ``errno`` (e.g. ``errno.ENOSPC``).
+hostile file while loading) raises :class:`CheckpointError`, a subclass of ``OSError``: it is an
+I/O failure, so ``except OSError`` around file access keeps working, and a failed save keeps the
+cause's ``errno`` (e.g. ``errno.ENOSPC``).
 """
 from __future__ import annotations
 
@@ -170,24 +167,42 @@ def _check_arrays(arrays) -> dict[str, np.ndarray]:
     return out
 
 
-def _json_default(value):
-    """NumPy scalars become Python numbers; anything else is refused by json.dumps."""
-    if isinstance(value, np.generic) and value.dtype.kind in "biuf":
-        return value.item()
-    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+def _meta_as_json(meta) -> dict:
+    """`meta` after a JSON round trip (what loading will return), or TypeError/ValueError.
 
+    Dict keys must be str (json.dumps would silently turn int keys into strings); NumPy scalars
+    become Python numbers; anything else json.dumps cannot write is refused.
+    """
+    def walk(value, where):
+        if isinstance(value, dict):
+            for k, v in value.items():
+                if not isinstance(k, str):
+                    raise TypeError(f"The 'meta' argument of save_checkpoint must have str keys. "
+                                    f"Got key {k!r} of type {type(k).__name__} in {where}.")
+                walk(v, f"{where}[{k!r}]")
+        elif isinstance(value, (list, tuple)):
+            for i, v in enumerate(value):
+                walk(v, f"{where}[{i}]")
 
-def _check_meta(meta, path: str = "meta") -> None:
-    """Dicts must have str keys (json.dumps would silently turn int keys into strings)."""
-    if isinstance(meta, dict):
-        for k, v in meta.items():
-            if not isinstance(k, str):
-                raise TypeError(f"The 'meta' argument of save_checkpoint must have str keys. "
-                                f"Got key {k!r} of type {type(k).__name__} in {path}.")
-            _check_meta(v, f"{path}[{k!r}]")
-    elif isinstance(meta, (list, tuple)):
-        for i, v in enumerate(meta):
-            _check_meta(v, f"{path}[{i}]")
+    def numpy_scalar(value):
+        if isinstance(value, np.generic) and value.dtype.kind in "biuf":
+            return value.item()
+        raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+    if not isinstance(meta, dict):
+        raise TypeError(f"The 'meta' argument of save_checkpoint must be a dict. "
+                        f"Got {type(meta).__name__} instead.")
+    try:
+        walk(meta, "meta")
+        return json.loads(json.dumps(meta, default=numpy_scalar))
+    except RecursionError:
+        raise ValueError("The 'meta' argument of save_checkpoint is nested too deeply "
+                         "to be stored as JSON.") from None
+    except (TypeError, ValueError) as e:
+        if str(e).startswith("The 'meta'"):
+            raise
+        raise TypeError(f"The 'meta' argument of save_checkpoint must hold JSON values "
+                        f"(dict, list, str, int, float, bool, None). {e}.") from None
 
 
 def _write_npz(f, arrays: dict[str, np.ndarray]) -> None:
@@ -236,18 +251,7 @@ def save_checkpoint(directory, arrays: dict, meta: dict, *, name: str = "checkpo
     directory, name = _check_location(directory, name, "save_checkpoint")
     keep = check_int(keep, "keep", "save_checkpoint", minimum=1)
     arrays = _check_arrays(arrays)
-    if not isinstance(meta, dict):
-        raise TypeError(f"The 'meta' argument of save_checkpoint must be a dict. "
-                        f"Got {type(meta).__name__} instead.")
-    try:
-        _check_meta(meta)
-        meta = json.loads(json.dumps(meta, default=_json_default))  # Refuse bad meta now.
-    except (TypeError, ValueError) as e:
-        raise TypeError(f"The 'meta' argument of save_checkpoint must hold JSON values "
-                        f"(dict, list, str, int, float, bool, None). {e}.") from None
-    except RecursionError:
-        raise ValueError("The 'meta' argument of save_checkpoint is nested too deeply "
-                         "to be stored as JSON.") from None
+    meta = _meta_as_json(meta)  # Bad meta is refused before anything is written.
     table = [{"name": k, "shape": list(a.shape), "dtype": a.dtype.str, "sha256": _sha256_array(a)}
              for k, a in arrays.items()]
 
@@ -273,18 +277,16 @@ def save_checkpoint(directory, arrays: dict, meta: dict, *, name: str = "checkpo
         # Step 2: the commit record. From here on, this generation exists.
         created.append(directory / json_name)
         atomic_write_bytes(directory / json_name, text.encode("utf-8"))
-    except OSError as e:
+    except BaseException as e:
         for path in reversed(created):
-            _remove(path)  # Roll back: record first, so the generation is never half there.
+            _remove(path)  # Roll back, record first, so the generation is never half there.
+        if not isinstance(e, OSError):
+            raise  # KeyboardInterrupt, or a bug: not a file problem, let it through unchanged.
         kept = "none" if previous is None else f"generation {previous}"
         text = (f"Could not save checkpoint '{name}' in '{directory}': {e.strerror or e} "
                 f"The previous checkpoint ({kept}) is unchanged and still the latest.")
         raise (CheckpointError(e.errno, text) if isinstance(e.errno, int)
                else CheckpointError(text)) from e
-    except BaseException:
-        for path in reversed(created):
-            _remove(path)
-        raise
     # Step 3: the new generation is durable; older ones beyond `keep` are no longer needed.
     _clean_up(directory, name, gen, keep)
     return directory / json_name

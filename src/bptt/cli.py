@@ -10,6 +10,13 @@ import argparse
 import sys
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors in two lines (what is wrong, where to look), exit status 2."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message}\nTry '{self.prog} --help' for usage.\n")
+
+
 def _positive_int(text):
     try:
         value = int(text)
@@ -76,15 +83,16 @@ def _add_train(sub):
                    help="size of the built-in corpus")
     t.add_argument("--encoding", default="utf-8")
     t.add_argument("--resume", action="store_true", help="continue from DIR's last checkpoint")
+    t.add_argument("--overwrite", action="store_true", help="start afresh in a DIR with a checkpoint")
     t.add_argument("--no-progress", action="store_true")
     t.set_defaults(func="run_train")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="bptt", description="Recurrent neural networks with explicit, "
+    p = _Parser(prog="bptt", description="Recurrent neural networks with explicit, "
                                 "exact and visible back-propagation through time.")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
-    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     d = sub.add_parser("demo", help="train on the built-in corpus and write a report")
     d.add_argument("--quick", action="store_true", help="a gradient check and a small task instead")
     d.add_argument("--out", default="runs/demo", metavar="DIR")

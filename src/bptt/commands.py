@@ -41,6 +41,7 @@ def run_train(args, out=print) -> int:
                       optimizer=args.optimizer, lr=args.lr, clip=args.clip, clip_mode=args.clip_mode,
                       eval_every=args.eval_every, checkpoint_every=args.checkpoint_every,
                       seed=args.seed, out=args.out, resume=args.resume,
+                      overwrite=getattr(args, "overwrite", False),
                       progress=not args.no_progress).validate()
     out_dir = check_writable_dir(args.out)
     if args.files:

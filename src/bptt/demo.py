@@ -80,5 +80,5 @@ def run_training_demo(out_dir="runs/demo", seconds=180.0, seed=0, out=print) -> 
         batch=32, steps=steps, optimizer="adam", lr=2e-3, clip=5.0, clip_mode="norm",
         eval_every=max(steps // 10, 1), checkpoint_every=max(steps // 4, 1), seed=seed,
         dtype="float32", val_fraction=0.1, max_chars=2_000_000, encoding="utf-8", resume=False,
-        no_progress=False)
+        no_progress=False, overwrite=True)
     return run_train(args, out=out)

@@ -27,6 +27,7 @@ from typing import Optional
 import numpy as np
 
 from . import _validate as v
+from .checkpoint import checkpoint_exists
 from .clipping import clip_by_norm, clip_by_value
 from .data import StreamBatcher
 from .optim import make_optimizer
@@ -55,7 +56,8 @@ class TrainConfig:
     eval_chars: int = 100_000     # validation characters per evaluation (the head of the tail)
     seed: int = 0
     out: Optional[str] = None     # directory for checkpoints, metrics.jsonl, report.html
-    resume: bool = False
+    resume: bool = False          # continue from out's last checkpoint (start fresh if there is none)
+    overwrite: bool = False       # start afresh in an out that already holds a checkpoint
     progress: bool = True
 
     def validate(self) -> "TrainConfig":
@@ -142,6 +144,9 @@ def train(model, data, config: TrainConfig) -> History:
             step, h, acc = _restore(state, model, opt, batcher, data, cfg)
             history.extend(_truncate_metrics(out / "metrics.jsonl", step))
         elif not cfg.resume:
+            if checkpoint_exists(out) and not cfg.overwrite:
+                raise TrainingError(f"{out} already holds a checkpoint: pass --resume to continue "
+                                    f"it, or choose another --out.")
             (out / "metrics.jsonl").unlink(missing_ok=True)
 
     def checkpoint():

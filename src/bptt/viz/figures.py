@@ -1,0 +1,160 @@
+"""Per-step gradient contributions and hidden states; every figure of the demo written at once.
+
+    per_step_contributions(trace, "W")   bars of (∂J/∂W)^(t) for t = 0..T−1 and a distinct bar for
+                                         their sum ∂J/∂W: the gradient of the one update
+    hidden_states(trace)                 heatmap of h(t), units × steps
+    save_demo_figures(out_dir)           every figure and the animation of demo_trace(), as files
+"""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from ._common import (DEMO_VOCAB, check_b, check_path, check_trace, demo_trace, format_number,
+                      new_figure, require_matplotlib, save_png)
+
+PARAM_NAMES = ("U", "W", "b", "V", "c")
+STEP_COLOR, SUM_COLOR = "#4c78a8", "#e45756"
+
+
+def _check_name(name, trace, fn):
+    names = tuple(trace.per_step)
+    if not isinstance(name, str) or name not in names:
+        raise ValueError(f"The 'name' parameter of {fn} must be one of "
+                         f"{', '.join(map(repr, names))}. Got {name!r} instead.")
+    return name
+
+
+def _check_index(index, shape, name, fn):
+    """A tuple of ints inside `shape` (an int for a vector); None and 'norm' are handled before."""
+    idx = (index,) if isinstance(index, numbers.Integral) and not isinstance(index, bool) else index
+    ok = (isinstance(idx, tuple) and len(idx) == len(shape)
+          and all(isinstance(i, numbers.Integral) and not isinstance(i, bool) for i in idx))
+    if not ok:
+        want = "an int" if len(shape) == 1 else f"a tuple of {len(shape)} ints"
+        raise TypeError(f"The 'index' parameter of {fn} must be None, 'norm' or {want} indexing "
+                        f"{name} of shape {shape}. Got {index!r} instead.")
+    if not all(0 <= i < n for i, n in zip(idx, shape)):
+        raise ValueError(f"The 'index' parameter of {fn} is out of range: {index!r} for {name} of "
+                         f"shape {shape}.")
+    return tuple(int(i) for i in idx)
+
+
+def per_step_contributions(trace, name="W", index=None):
+    """Bars of the per-step contributions (∂J/∂θ)^(t) of one entry of parameter `name`, and a
+    final, distinct bar for their sum ∂J/∂θ (= trace.grads[name] at that entry).
+
+    index: None for the entry with the largest |∂J/∂θ|, an int (b, c) or a tuple (U, W, V) for
+    one entry, or "norm" for the Frobenius norms ‖(∂J/∂θ)^(t)‖ beside ‖∂J/∂θ‖ (the norm of the
+    sum, not the sum of the norms). The bars carry the gids "step:<t>" and "sum".
+    """
+    fn = "per_step_contributions"
+    require_matplotlib(fn)
+    trace = check_trace(trace, fn)
+    name = _check_name(name, trace, fn)
+    steps, total = trace.per_step[name], trace.grads[name]              # (T, *shape), shape
+    T = steps.shape[0]
+    is_norm = isinstance(index, str) and index == "norm"
+    if is_norm:
+        values = np.sqrt((steps.reshape(T, -1) ** 2).sum(axis=1))        # ‖(∂J/∂θ)^(t)‖
+        sum_value = float(np.linalg.norm(total))                        # ‖Σ_t (∂J/∂θ)^(t)‖
+        step_lbl, sum_lbl = f"‖(∂J/∂{name})⁽ᵗ⁾‖", f"‖∂J/∂{name}‖"
+    else:
+        if index is None:
+            idx = np.unravel_index(int(np.argmax(np.abs(total))), total.shape)
+        else:
+            idx = _check_index(index, total.shape, name, fn)
+        idx = tuple(int(i) for i in idx)
+        values, sum_value = steps[(slice(None),) + idx], float(total[idx])
+        entry = "[" + ", ".join(map(str, idx)) + "]"
+        step_lbl, sum_lbl = f"(∂J/∂{name})⁽ᵗ⁾{entry}", f"∂J/∂{name}{entry}"
+
+    fig = new_figure((max(6.0, 0.55 * T + 3.5), 4.6))
+    ax = fig.add_subplot()
+    bars = ax.bar(np.arange(T), values, color=STEP_COLOR, edgecolor="#2b4a6b", lw=0.6,
+                  label=f"{step_lbl}: the contribution of step t")
+    for t, bar in enumerate(bars):
+        bar.set_gid(f"step:{t}")
+    (sum_bar,) = ax.bar([T + 0.6], [sum_value], width=0.9, color=SUM_COLOR, edgecolor="black",
+                        hatch="//", lw=0.8, label=f"{sum_lbl}: the norm of the sum" if is_norm
+                        else f"{sum_lbl} = Σₜ {step_lbl}")
+    sum_bar.set_gid("sum")
+    ax.axhline(0, color="black", lw=0.8)
+    ax.axvline(T - 0.1, color="#888888", ls=":", lw=1)
+    ax.annotate(format_number(sum_value, 3), (T + 0.6, sum_value), xytext=(0, 3 if sum_value >= 0 else -3),
+                textcoords="offset points", ha="center", va="bottom" if sum_value >= 0 else "top", fontsize=8)
+    ax.set_xticks(list(range(T)) + [T + 0.6], [str(t) for t in range(T)] + ["sum"])
+    ax.set_xlabel("step t")
+    ax.set_ylabel(step_lbl)
+    ax.legend(fontsize=8, loc="best")
+    ax.set_title(f"Per-step contributions {step_lbl} and their sum {sum_lbl}\n{name} is shared by "
+                 f"every step, so the sum is the gradient of the one update for this sequence"
+                 if not is_norm else
+                 f"Per-step contributions {step_lbl} and the norm of their sum {sum_lbl}\n{name} is "
+                 f"shared by every step: the one update uses the sum ∂J/∂{name} = Σₜ (∂J/∂{name})⁽ᵗ⁾",
+                 fontsize=10)
+    ax.set_label("contributions")
+    return fig
+
+
+def hidden_states(trace, b=0, *, which="h"):
+    """Heatmap of h(t) of sequence b over time: hidden units (rows) × steps (columns).
+
+    which="a" shows the pre-activations a(t) instead. The image array equals h[:, b, :].T.
+    """
+    fn = "hidden_states"
+    require_matplotlib(fn)
+    trace = check_trace(trace, fn)
+    b = check_b(b, trace, fn)
+    if which not in ("h", "a"):
+        raise ValueError(f"The 'which' parameter of {fn} must be 'h' or 'a'. Got {which!r} instead.")
+    from matplotlib.ticker import MaxNLocator
+
+    data = (trace.forward.h if which == "h" else trace.forward.a)[:, b, :].T          # (H, T)
+    H, T = data.shape
+    bounded = which == "h" and trace.model.activation in ("tanh", "sigmoid")
+    lim = 1.0 if bounded else max(float(np.abs(data).max()), 1e-12)
+    fig = new_figure((max(5.0, 0.5 * T + 2.8), max(2.8, 0.32 * H + 1.8)))
+    ax = fig.add_subplot()
+    im = ax.imshow(data, cmap="RdBu_r", vmin=-lim, vmax=lim, aspect="auto", interpolation="nearest",
+                   origin="upper")
+    if H * T <= 160:
+        for i, t in np.ndindex(H, T):
+            ax.text(t, i, format_number(data[i, t]), ha="center", va="center", fontsize=7,
+                    color="white" if abs(data[i, t]) > 0.6 * lim else "black")
+    g = trace.model.activation
+    label = f"h(t) = {g}(a(t))" if which == "h" else "a(t) = b + W h(t−1) + U x(t)"
+    fig.colorbar(im, ax=ax, label=label)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=min(T, 12)))
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True, nbins=min(H, 12)))
+    ax.set_xlabel("step t")
+    ax.set_ylabel("hidden unit")
+    ax.set_title(f"{'Hidden states h(t)' if which == 'h' else 'Pre-activations a(t)'} of sequence "
+                 f"b = {b}: {H} units × {T} steps (g = {g})", fontsize=10)
+    ax.set_label("hidden")
+    return fig
+
+
+def save_demo_figures(out_dir, seed=0):
+    """Every figure of demo_trace(seed) as PNG files, plus the GIF animation, in out_dir (created
+    if needed). Returns {name: Path}. Meant for `bptt` command-line use and for docs."""
+    fn = "save_demo_figures"
+    require_matplotlib(fn)
+    from .animation import error_animation
+    from .flow import error_flow, vanishing_exploding
+    from .unfolded import unfolded_network
+
+    out = check_path(out_dir, fn, "out_dir")
+    out.mkdir(parents=True, exist_ok=True)
+    tr = demo_trace(seed)
+    figures = {
+        "unfolded_network": unfolded_network(tr, vocab=DEMO_VOCAB),
+        "error_flow": error_flow(tr, source="all"),
+        "vanishing_exploding": vanishing_exploding(seed=seed),
+        "per_step_contributions": per_step_contributions(tr, "W"),
+        "hidden_states": hidden_states(tr),
+    }
+    paths = {k: save_png(fig, out / f"{k}.png") for k, fig in figures.items()}
+    paths["error_animation"] = error_animation(tr, out / "error_animation.gif")
+    return paths
