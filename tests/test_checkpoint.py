@@ -159,11 +159,15 @@ def test_creates_missing_directories(tmp_path):
     ({"meta": {"s": {1, 2}}}, TypeError, r"'meta' argument of save_checkpoint must hold JSON "
                                          r"values .* Object of type set is not JSON serializable"),
     ({"meta": {"a": np.ones(2)}}, TypeError, r"Object of type ndarray is not JSON serializable"),
+    ({"meta": {"a": [{"b": {}}]}} | {"_cycle": True}, TypeError, r"must hold JSON values .* "
+                                                                 r"Circular reference detected"),
     ({"meta": {"a": [{1: 2}]}}, TypeError, r"must have str keys. Got key 1 of type int in "
                                            r"meta\['a'\]\[0\]"),
 ])
 def test_save_validation(tmp_path, kwargs, exc, match):
     args = {"directory": tmp_path, "arrays": {"x": np.ones(2)}, "meta": {}} | kwargs
+    if args.pop("_cycle", False):
+        args["meta"]["a"][0]["b"]["loop"] = args["meta"]  # meta contains itself
     directory, arrays, meta = args.pop("directory"), args.pop("arrays"), args.pop("meta")
     with pytest.raises(exc, match=match):
         save_checkpoint(directory, arrays, meta, **args)

@@ -167,42 +167,40 @@ def _check_arrays(arrays) -> dict[str, np.ndarray]:
     return out
 
 
-def _meta_as_json(meta) -> dict:
-    """`meta` after a JSON round trip (what loading will return), or TypeError/ValueError.
+def _numpy_scalar(value):
+    """json.dumps hook: NumPy scalars become Python numbers; anything else is refused."""
+    if isinstance(value, np.generic) and value.dtype.kind in "biuf":
+        return value.item()
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
-    Dict keys must be str (json.dumps would silently turn int keys into strings); NumPy scalars
-    become Python numbers; anything else json.dumps cannot write is refused.
-    """
-    def walk(value, where):
+
+def _meta_as_json(meta) -> dict:
+    """`meta` after a JSON round trip (exactly what loading returns), or TypeError/ValueError."""
+    if not isinstance(meta, dict):
+        raise TypeError(f"The 'meta' argument of save_checkpoint must be a dict. "
+                        f"Got {type(meta).__name__} instead.")
+    try:
+        meta_json = json.loads(json.dumps(meta, default=_numpy_scalar))
+    except RecursionError:
+        raise ValueError("The 'meta' argument of save_checkpoint is nested too deeply "
+                         "to be stored as JSON.") from None
+    except (TypeError, ValueError) as e:  # unknown types, circular references
+        raise TypeError(f"The 'meta' argument of save_checkpoint must hold JSON values "
+                        f"(dict, list, str, int, float, bool, None). {e}.") from None
+    # json.dumps silently turns int keys into strings, which would not round-trip: refuse them.
+    # dumps succeeded, so there is no cycle and this iterative walk ends.
+    stack = [(meta, "meta")]
+    while stack:
+        value, where = stack.pop()
         if isinstance(value, dict):
             for k, v in value.items():
                 if not isinstance(k, str):
                     raise TypeError(f"The 'meta' argument of save_checkpoint must have str keys. "
                                     f"Got key {k!r} of type {type(k).__name__} in {where}.")
-                walk(v, f"{where}[{k!r}]")
+                stack.append((v, f"{where}[{k!r}]"))
         elif isinstance(value, (list, tuple)):
-            for i, v in enumerate(value):
-                walk(v, f"{where}[{i}]")
-
-    def numpy_scalar(value):
-        if isinstance(value, np.generic) and value.dtype.kind in "biuf":
-            return value.item()
-        raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
-
-    if not isinstance(meta, dict):
-        raise TypeError(f"The 'meta' argument of save_checkpoint must be a dict. "
-                        f"Got {type(meta).__name__} instead.")
-    try:
-        walk(meta, "meta")
-        return json.loads(json.dumps(meta, default=numpy_scalar))
-    except RecursionError:
-        raise ValueError("The 'meta' argument of save_checkpoint is nested too deeply "
-                         "to be stored as JSON.") from None
-    except (TypeError, ValueError) as e:
-        if str(e).startswith("The 'meta'"):
-            raise
-        raise TypeError(f"The 'meta' argument of save_checkpoint must hold JSON values "
-                        f"(dict, list, str, int, float, bool, None). {e}.") from None
+            stack.extend((v, f"{where}[{i}]") for i, v in enumerate(value))
+    return meta_json
 
 
 def _write_npz(f, arrays: dict[str, np.ndarray]) -> None:

@@ -84,42 +84,59 @@ def output_step_backward(do_t, h_t, params):
     return do_t @ params["V"], do_t.T @ h_t, do_t.sum(axis=0)
 
 
-def sequence_forward(x, h0, params, act: Activation):
-    """Loop of step_forward over t = 0..T−1. Returns (a, h, o) each (T, B, .) and the caches."""
-    a_list, h_list, o_list, caches = [], [], [], []
-    h_prev = h0                                             # h(−1) = h0
-    for t in range(x.shape[0]):
-        a_t, h_t, cache = step_forward(x[t], h_prev, params, act)
-        o_list.append(output_step_forward(h_t, params))
-        a_list.append(a_t)
-        h_list.append(h_t)
-        caches.append(cache)
-        h_prev = h_t
-    return np.stack(a_list), np.stack(h_list), np.stack(o_list), caches
+def sequence_forward(x, h0s, layers, out, act: Activation):
+    """The loop of step_forward over t = 0..T−1 and, within a step, over the layers bottom to top
+    (layer l's h(t) is layer l+1's x(t)); the output layer reads the top layer.
 
-
-def sequence_backward(do, caches, params):
-    """Full BPTT: the loop of step_backward from t = T−1 down to 0.
-
-    do: ∂J/∂o(t) for every step (T, B, O). Returns (dx, dh0, grads, errors, per_step) where
-    errors = {"o", "h", "a"} each (T, B, .), per_step[name] the contributions (T, *shape) whose
-    sum over t is grads[name], and dx is None for token inputs.
+    h0s: the initial state of each layer, [(B, H)]; layers: each layer's {U, W, b}; out: {V, c}.
+    Returns (a, h, o, caches): a[l], h[l] (T, B, H) per layer, o (T, B, O), caches[l][t].
     """
-    T = do.shape[0]
-    dh_rec = np.zeros_like(caches[0].h_prev)                # Wᵀ ∂J/∂a(T): absent at the last step
-    errors_h, errors_a, dxs = [None] * T, [None] * T, [None] * T
-    per_step = {k: [None] * T for k in ("U", "W", "b", "V", "c")}
+    T, L = x.shape[0], len(layers)
+    a = [[None] * T for _ in range(L)]
+    h = [[None] * T for _ in range(L)]
+    caches = [[None] * T for _ in range(L)]
+    o = []
+    h_prev = list(h0s)                                      # h(−1) = h0 of each layer
+    for t in range(T):
+        inp = x[t]
+        for l in range(L):
+            a[l][t], h[l][t], caches[l][t] = step_forward(inp, h_prev[l], layers[l], act)
+            h_prev[l] = inp = h[l][t]
+        o.append(output_step_forward(inp, out))             # o(t) = c + V h_top(t)
+    return [np.stack(v) for v in a], [np.stack(v) for v in h], np.stack(o), caches
+
+
+def sequence_backward(do, caches, layers, out):
+    """Full BPTT: the loop of step_backward from t = T−1 down to 0 (and, within a step, from the
+    top layer down).
+
+    do: ∂J/∂o(t) for every step (T, B, O). Returns (dx, dh0s, grads, errors, per_step):
+    dx (T, B, D), or None for token inputs; dh0s [∂J/∂h0 of each layer]; grads[l] = {U, W, b}
+    of layer l, the top layer's dict also holding V and c; errors[l] = {"h", "a"}, each (T, B, H);
+    per_step[l][name] the contributions (T, *shape) whose sum over t is grads[l][name].
+    """
+    T, L = do.shape[0], len(layers)
+    dh_rec = [np.zeros_like(caches[l][0].h_prev) for l in range(L)]   # Wᵀ ∂J/∂a(T) = 0
+    err_h = [[None] * T for _ in range(L)]
+    err_a = [[None] * T for _ in range(L)]
+    steps = [{k: [None] * T for k in ("U", "W", "b")} for _ in range(L)]
+    out_steps = {"V": [None] * T, "c": [None] * T}
+    dxs = [None] * T
     for t in reversed(range(T)):
-        h_t = caches[t].h
-        dh_out, per_step["V"][t], per_step["c"][t] = output_step_backward(do[t], h_t, params)
-        dh_t = dh_out + dh_rec                              # ∂J/∂h(t) = Vᵀ ∂J/∂o(t) + Wᵀ ∂J/∂a(t+1)
-        dxs[t], dh_rec, g = step_backward(dh_t, caches[t])
-        errors_h[t] = dh_t
-        errors_a[t] = caches[t].act.grad_from_output(h_t) * dh_t    # ∂J/∂a(t), kept for the trace
-        for k in ("U", "W", "b"):
-            per_step[k][t] = g[k]
-    per_step = {k: np.stack(v) for k, v in per_step.items()}
-    grads = {k: per_step[k].sum(axis=0) for k in params}    # ∂J/∂θ = Σ_t (∂J/∂θ)^(t)
-    errors = {"o": do, "h": np.stack(errors_h), "a": np.stack(errors_a)}
+        h_top = caches[L - 1][t].h
+        from_above, out_steps["V"][t], out_steps["c"][t] = output_step_backward(do[t], h_top, out)
+        for l in reversed(range(L)):
+            cache = caches[l][t]
+            dh_t = from_above + dh_rec[l]                   # ∂J/∂h(t) = (from o(t) or the layer above) + Wᵀ ∂J/∂a(t+1)
+            from_above, dh_rec[l], g = step_backward(dh_t, cache)    # from_above: ∂J/∂x(t) = Uᵀ ∂J/∂a(t)
+            err_h[l][t] = dh_t
+            err_a[l][t] = cache.act.grad_from_output(cache.h) * dh_t   # ∂J/∂a(t), kept for the trace
+            for k in ("U", "W", "b"):
+                steps[l][k][t] = g[k]
+        dxs[t] = from_above
+    per_step = [{k: np.stack(v) for k, v in s.items()} for s in steps]
+    per_step[-1].update({k: np.stack(v) for k, v in out_steps.items()})
+    grads = [{k: v.sum(axis=0) for k, v in s.items()} for s in per_step]   # ∂J/∂θ = Σ_t (∂J/∂θ)^(t)
+    errors = [{"h": np.stack(err_h[l]), "a": np.stack(err_a[l])} for l in range(L)]
     dx = None if dxs[0] is None else np.stack(dxs)
-    return dx, dh_rec, grads, errors, per_step               # dh_rec is now ∂J/∂h(−1) = ∂J/∂h0
+    return dx, dh_rec, grads, errors, per_step              # dh_rec is now [∂J/∂h(−1)] = ∂J/∂h0

@@ -1,6 +1,7 @@
 """The simple RNN model: parameters, forward, loss and full BPTT, on either path.
 
-Dimension letters: T time steps, B batch, D input size, H hidden size, O output size.
+Dimension letters: T time steps, B batch, D input size, H hidden size, O output size,
+L number of layers.
 
     model = SimpleRNN(D, H, O)                      # params U (H, D), W (H, H), b (H,), V (O, H), c (O,)
     out = model.forward(x, h0)                      # a, h, o, y_hat (T, B, .), h_last (B, H)
@@ -8,6 +9,10 @@ Dimension letters: T time steps, B batch, D input size, H hidden size, O output 
 
 J = (1/B) Σ_b Σ_t mask[t, b] · L(t, b). The "fast" path (default) fuses work across time; the
 "reference" path is the loop of per-step functions in `bptt.reference`. Tests show they agree.
+
+With num_layers = L > 1, layer l's h(t) is layer l+1's x(t); layer l >= 1 has parameters
+"U.l" (H, H), "W.l", "b.l" (see `bptt.layers`); h0 and h_last are (L, B, H); forward's a and h
+are those of the top layer (all layers are in `.layers_h`).
 """
 from __future__ import annotations
 
@@ -20,18 +25,21 @@ from . import _validate as v
 from . import fused, reference, sequences
 from .activations import get_activation
 from .init import uniform_fan_in
+from .layers import layer_key, layer_params
 from .losses import OUTPUTS, loss_and_error, output_fn, per_step_total
 
 PATHS = ("fast", "reference")
+LAYER_NAMES = ("U", "W", "b")
 
 
 @dataclass
 class RNNForward:
-    a: np.ndarray        # (T, B, H) pre-activations a(t)
-    h: np.ndarray        # (T, B, H) hidden states h(t)
+    a: np.ndarray        # (T, B, H) pre-activations a(t) of the top layer
+    h: np.ndarray        # (T, B, H) hidden states h(t) of the top layer
     o: np.ndarray        # (T, B, O) logits o(t)
     y_hat: np.ndarray    # (T, B, O) f(o(t))
-    h_last: np.ndarray   # (B, H) h(T−1), the state to carry into the next call
+    h_last: np.ndarray   # (B, H), or (L, B, H): the state to carry into the next call
+    layers_h: list = None  # h(t) of every layer, [(T, B, H)]
 
     @property
     def last_state(self):
@@ -43,30 +51,36 @@ class RNNForward:
 class RNNBackward:
     loss: float                  # J
     grads: dict                  # ∂J/∂θ, keyed like params
-    dh0: np.ndarray              # ∂J/∂h0 (B, H)
+    dh0: np.ndarray              # ∂J/∂h0, (B, H) or (L, B, H)
     dx: Optional[np.ndarray]     # ∂J/∂x (T, B, D), None for token inputs
-    h: np.ndarray                # (T, B, H) the hidden states h(t) of this pass
+    hs: list                     # h(t) of each layer this pass, [(T, B, H)]
+
+    @property
+    def h(self) -> np.ndarray:
+        return self.hs[-1]
+
+    def state(self, t: int) -> np.ndarray:
+        """The recurrent state after step t of this pass: h(t), (B, H) or (L, B, H)."""
+        return self.hs[0][t] if len(self.hs) == 1 else np.stack([h[t] for h in self.hs])
 
     @property
     def h_last(self) -> np.ndarray:
-        return self.h[-1]
-
-    def state(self, t: int) -> np.ndarray:
-        """The recurrent state after step t of this pass: h(t), (B, H)."""
-        return self.h[t]
+        return self.state(-1)
 
 
 class SimpleRNN:
     """Elman-style simple RNN with an output layer (Goodfellow et al., eq. 10.8–10.11)."""
 
     owner = "SimpleRNN"
+    kind = "rnn"
 
-    def __init__(self, input_size, hidden_size, output_size, *, activation="tanh",
+    def __init__(self, input_size, hidden_size, output_size, *, num_layers=1, activation="tanh",
                  output="softmax", dtype="float64", seed=0, path="fast"):
         o = self.owner
         self.input_size = v.check_int(input_size, "input_size", o)
         self.hidden_size = v.check_int(hidden_size, "hidden_size", o)
         self.output_size = v.check_int(output_size, "output_size", o)
+        self.num_layers = v.check_int(num_layers, "num_layers", o)
         self.act = get_activation(activation, o)
         self.activation = activation
         self.output = v.check_choice(output, "output", o, OUTPUTS)
@@ -75,58 +89,81 @@ class SimpleRNN:
         rng = v.check_rng(seed, o)
         D, H, O = self.input_size, self.hidden_size, self.output_size
         # PyTorch's initialization: nn.RNN uses ±1/√H for U, W, b; nn.Linear ±1/√H for V, c.
-        self.params = {
-            "U": uniform_fan_in(rng, (H, D), H, self.dtype),
-            "W": uniform_fan_in(rng, (H, H), H, self.dtype),
-            "b": uniform_fan_in(rng, (H,), H, self.dtype),
-            "V": uniform_fan_in(rng, (O, H), H, self.dtype),
-            "c": uniform_fan_in(rng, (O,), H, self.dtype),
-        }
-
-    kind = "rnn"
+        self.params = {}
+        for l in range(self.num_layers):
+            self.params[layer_key("U", l)] = uniform_fan_in(rng, (H, D if l == 0 else H), H, self.dtype)
+            self.params[layer_key("W", l)] = uniform_fan_in(rng, (H, H), H, self.dtype)
+            self.params[layer_key("b", l)] = uniform_fan_in(rng, (H,), H, self.dtype)
+        self.params["V"] = uniform_fan_in(rng, (O, H), H, self.dtype)
+        self.params["c"] = uniform_fan_in(rng, (O,), H, self.dtype)
 
     def config(self) -> dict:
         """The constructor's arguments (JSON-friendly): SimpleRNN(**model.config()) rebuilds it."""
         return {"input_size": self.input_size, "hidden_size": self.hidden_size,
-                "output_size": self.output_size, "activation": self.activation,
-                "output": self.output, "dtype": self.dtype.name}
+                "output_size": self.output_size, "num_layers": self.num_layers,
+                "activation": self.activation, "output": self.output, "dtype": self.dtype.name}
 
     def zero_state(self, batch_size: int) -> np.ndarray:
-        """h0 = 0, (B, H)."""
-        return np.zeros((batch_size, self.hidden_size), dtype=self.dtype)
+        """h0 = 0: (B, H), or (L, B, H) with several layers."""
+        shape = (batch_size, self.hidden_size)
+        return np.zeros(shape if self.num_layers == 1 else (self.num_layers,) + shape, self.dtype)
 
     @staticmethod
     def num_params(config: dict) -> int:
         """The number of parameters the config would allocate (checked before building one)."""
         D, H, O = config["input_size"], config["hidden_size"], config["output_size"]
-        return H * D + H * H + H + O * H + O
+        L = config.get("num_layers", 1)
+        return H * D + (L - 1) * H * H + L * (H * H + H) + O * H + O
 
     def __repr__(self):
-        return (f"SimpleRNN({self.input_size}, {self.hidden_size}, {self.output_size}, "
+        layers = f", num_layers={self.num_layers}" if self.num_layers > 1 else ""
+        return (f"SimpleRNN({self.input_size}, {self.hidden_size}, {self.output_size}{layers}, "
                 f"activation={self.activation!r}, output={self.output!r}, dtype={self.dtype.name!r})")
+
+    def layer(self, l: int) -> dict:
+        """Layer l's {U, W, b} (the model's own arrays)."""
+        return layer_params(self.params, LAYER_NAMES, l)
 
     # -- validation at the public edge -------------------------------------------------------
     def _inputs(self, x, y, h0, mask, need_y=True):
         o = self.owner
         x = sequences.check_x(x, o, self.input_size, self.dtype)
         T, B = x.shape[:2]
-        h0 = sequences.check_h0(h0, o, B, self.hidden_size, self.dtype)
+        if self.num_layers == 1:
+            h0 = sequences.check_h0(h0, o, B, self.hidden_size, self.dtype)
+        else:
+            h0 = (self.zero_state(B) if h0 is None else
+                  v.check_float_array(h0, "h0", o, (self.num_layers, B, self.hidden_size), self.dtype))
         if not need_y:
             return x, None, h0, None
         y = sequences.check_y(y, o, self.output, T, B, self.output_size, self.dtype)
         mask = sequences.check_mask(mask, o, T, B, self.dtype)
         return x, y, h0, mask
 
+    def _h0s(self, h0):
+        return [h0] if self.num_layers == 1 else list(h0)
+
+    def _stack(self, per_layer):
+        return per_layer[0] if self.num_layers == 1 else np.stack(per_layer)
+
     # -- forward -----------------------------------------------------------------------------
     def forward(self, x, h0=None) -> RNNForward:
         """Forward propagation over all steps; nothing is kept between calls."""
         x, _, h0, _ = self._inputs(x, None, h0, None, need_y=False)
         if self.path == "reference":
-            a, h, o, _ = reference.sequence_forward(x, h0, self.params, self.act)
+            layers = [self.layer(l) for l in range(self.num_layers)]
+            a, hs, o, _ = reference.sequence_forward(x, self._h0s(h0), layers, self.params, self.act)
+            a = a[-1]
         else:
-            a, Hs, o = fused.fused_forward(x, h0, self.params, self.act, keep_a=True)
-            h = Hs[1:]
-        return RNNForward(a, h, o, output_fn(self.output, o), h[-1].copy())
+            inp, hs = x, []
+            for l, h0_l in enumerate(self._h0s(h0)):
+                p = self.layer(l)
+                a, Hs = fused.layer_forward(inp, h0_l, p["U"], p["W"], p["b"], self.act, keep_a=True)
+                hs.append(Hs[1:])
+                inp = Hs[1:]
+            o = fused.output_forward(inp, self.params["V"], self.params["c"])
+        h_last = self._stack([h[-1].copy() for h in hs])
+        return RNNForward(a, hs[-1], o, output_fn(self.output, o), h_last, hs)
 
     # -- loss and BPTT -------------------------------------------------------------------------
     def backward(self, x, y, h0=None, mask=None) -> RNNBackward:
@@ -137,15 +174,38 @@ class SimpleRNN:
         """backward() on inputs already validated and cast."""
         weight = mask / x.shape[1]                                  # mask[t, b] / B
         if self.path == "reference":
-            _, h, o, caches = reference.sequence_forward(x, h0, self.params, self.act)
-            loss, _, do = loss_and_error(self.output, o, y, weight)
-            dx, dh0, grads, _, _ = reference.sequence_backward(do, caches, self.params)
-        else:
-            _, Hs, o = fused.fused_forward(x, h0, self.params, self.act)
-            loss, _, do = loss_and_error(self.output, o, y, weight)
-            dx, dh0, grads = fused.fused_backward(do, x, Hs, self.params, self.act)
-            h = Hs[1:]
-        return RNNBackward(loss, {k: grads[k] for k in self.params}, dh0, dx, h)
+            return self._backward_reference(x, y, h0, weight)
+        L = self.num_layers
+        inputs, Hss = [], []
+        inp = x
+        for l, h0_l in enumerate(self._h0s(h0)):                    # forward, layer by layer
+            p = self.layer(l)
+            _, Hs = fused.layer_forward(inp, h0_l, p["U"], p["W"], p["b"], self.act)
+            inputs.append(inp)
+            Hss.append(Hs)
+            inp = Hs[1:]
+        o = fused.output_forward(inp, self.params["V"], self.params["c"])
+        loss, _, do = loss_and_error(self.output, o, y, weight)    # ∂J/∂o (T, B, O)
+        dA, dV, dc = fused.output_backward(do, inp, self.params["V"])
+        grads, dh0s = {"V": dV, "c": dc}, [None] * L
+        for l in reversed(range(L)):                                # BPTT, top layer first
+            p = self.layer(l)
+            dx, dh0s[l], dU, dW, db = fused.layer_backward(dA, inputs[l], Hss[l], p["U"], p["W"],
+                                                           self.act, need_dx=True)
+            grads.update({layer_key("U", l): dU, layer_key("W", l): dW, layer_key("b", l): db})
+            dA = dx                                                 # ∂J/∂h(t) of the layer below
+        return RNNBackward(loss, {k: grads[k] for k in self.params}, self._stack(dh0s), dA,
+                           [Hs[1:] for Hs in Hss])
+
+    def _backward_reference(self, x, y, h0, weight) -> RNNBackward:
+        layers = [self.layer(l) for l in range(self.num_layers)]
+        _, hs, o, caches = reference.sequence_forward(x, self._h0s(h0), layers, self.params, self.act)
+        loss, _, do = loss_and_error(self.output, o, y, weight)
+        dx, dh0s, grads, _, _ = reference.sequence_backward(do, caches, layers, self.params)
+        flat = {}
+        for l, g in enumerate(grads):
+            flat.update({layer_key(k, l) if k in LAYER_NAMES else k: a for k, a in g.items()})
+        return RNNBackward(loss, {k: flat[k] for k in self.params}, self._stack(dh0s), dx, hs)
 
     def loss_and_grads(self, x, y, h0=None, mask=None):
         """(J, ∂J/∂θ) with grads keyed and shaped like params."""
@@ -167,6 +227,12 @@ class SimpleRNN:
         return self._forward_loss(*self._inputs(x, y, h0, mask))[0]
 
     def _forward_loss(self, x, y, h0, mask):
-        """(J, h_last) on validated inputs, forward only."""
-        _, Hs, o = fused.fused_forward(x, h0, self.params, self.act)
-        return per_step_total(self.output, o, y, mask / x.shape[1]), Hs[-1].copy()
+        """(J, last state) on validated inputs, forward only."""
+        inp, last = x, []
+        for l, h0_l in enumerate(self._h0s(h0)):
+            p = self.layer(l)
+            _, Hs = fused.layer_forward(inp, h0_l, p["U"], p["W"], p["b"], self.act)
+            last.append(Hs[-1].copy())
+            inp = Hs[1:]
+        o = fused.output_forward(inp, self.params["V"], self.params["c"])
+        return per_step_total(self.output, o, y, mask / x.shape[1]), self._stack(last)

@@ -45,6 +45,12 @@ class Trace:
     dh0: np.ndarray
     max_bytes: int
     _cache: dict = field(default_factory=dict, repr=False)
+    layer_errors: list = None     # [{"h", "a"}] of every layer, bottom to top
+
+    def _one_layer(self, what):
+        if getattr(self.model, "num_layers", 1) != 1:
+            raise ValueError(f"{what} is defined for one recurrent layer; this model has "
+                             f"num_layers={self.model.num_layers}.")
 
     # -- the quantitative side of vanishing / exploding gradients -------------------------------
     @property
@@ -69,6 +75,7 @@ class Trace:
     def errors_by_source(self) -> dict:
         """{"a": (T, T, B, H), "h": (T, T, B, H)} with [s, t] = ∂L(s)/∂a(t) and ∂L(s)/∂h(t)."""
         if "by_source" not in self._cache:
+            self._one_layer("errors_by_source")
             T, B, H = self.forward.h.shape
             self._check_size("errors_by_source", (2, T, T, B, H))
             self._cache["by_source"] = errors_by_source(self.model, self.forward.h, self.errors["o"])
@@ -84,6 +91,7 @@ class Trace:
         """(T, T, B): [s, t, b] = ‖∂h(s)/∂h(t)‖₂ of sequence b for t <= s, NaN above the diagonal;
         ∂h(s)/∂h(t) = Π_{k=t+1..s} diag(g'(a(k))) W, and the identity for s = t."""
         if "jac" not in self._cache:
+            self._one_layer("jacobian_norms")
             T, B, H = self.forward.h.shape
             self._check_size("jacobian_norms", (T, B, H, H))
             self._cache["jac"] = jacobian_norms(self.model, self.forward.h)
@@ -125,13 +133,28 @@ def jacobian_norms(model, h):
 
 
 def trace_rnn(model, x, y, h0=None, mask=None, *, max_bytes=256 * 2**20) -> Trace:
-    """Trace a SimpleRNN pass on the reference path (the loop of per-step functions)."""
-    from .rnn import RNNForward
+    """Trace a SimpleRNN pass on the reference path (the loop of per-step functions).
+
+    With several layers, errors["h"] and errors["a"] are the top layer's (as forward's a and h)
+    and `layer_errors[l]` holds each layer's; the error flow by source step is for one layer.
+    """
     from . import _validate as v
+    from .layers import layer_key
+    from .rnn import LAYER_NAMES, RNNForward
     max_bytes = v.check_int(max_bytes, "max_bytes", "SimpleRNN.trace")
     x, y, h0, mask = model._inputs(x, y, h0, mask)
-    a, h, o, caches = reference.sequence_forward(x, h0, model.params, model.act)
+    layers = [model.layer(l) for l in range(model.num_layers)]
+    a, hs, o, caches = reference.sequence_forward(x, model._h0s(h0), layers, model.params, model.act)
     loss, y_hat, do = loss_and_error(model.output, o, y, mask / x.shape[1])
-    _, dh0, grads, errors, per_step = reference.sequence_backward(do, caches, model.params)
-    fwd = RNNForward(a, h, o, output_fn(model.output, o), h[-1].copy())
-    return Trace(model, x, y, h0, mask, fwd, loss, grads, errors, per_step, dh0, max_bytes)
+    _, dh0s, grads, errors, per_step = reference.sequence_backward(do, caches, layers, model.params)
+    flat_grads, flat_steps = {}, {}
+    for l in range(model.num_layers):
+        for k in grads[l]:
+            name = layer_key(k, l) if k in LAYER_NAMES else k
+            flat_grads[name], flat_steps[name] = grads[l][k], per_step[l][k]
+    fwd = RNNForward(a[-1], hs[-1], o, output_fn(model.output, o), model._stack([h[-1].copy() for h in hs]), hs)
+    tr = Trace(model, x, y, h0, mask, fwd, loss, {k: flat_grads[k] for k in model.params},
+               {"o": do, **errors[-1]}, {k: flat_steps[k] for k in model.params},
+               model._stack(dh0s), max_bytes)
+    tr.layer_errors = errors
+    return tr

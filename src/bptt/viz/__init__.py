@@ -1,0 +1,38 @@
+"""bptt.viz: figures and animations of the unfolded network and of errors flowing back through
+time, made from the real numbers of a trace (`model.trace(x, y)`).
+
+Needs the plots extra (matplotlib, Pillow): `pip install bptt[plots]`. They are imported inside
+the functions, on matplotlib's Agg canvas (no pyplot, no global state); `import bptt.viz` works
+without them and each function then raises an ImportError saying what to install.
+
+    tr = bptt.viz.demo_trace()                       # a tiny SimpleRNN reading "hell" -> "ello"
+    unfolded_network(tr, vocab=DEMO_VOCAB)           # the article's unfolded network, with values
+    error_flow(tr)                                   # ‖∂L(s)/∂a(t)‖: heatmap and norm vs s − t
+    vanishing_exploding()                            # W = r·(orthogonal), r < 1 and r > 1
+    per_step_contributions(tr, "W")                  # (∂J/∂W)^(t) per step and their sum ∂J/∂W
+    hidden_states(tr)                                # h(t), units × steps
+    error_animation(tr, "bptt.gif")                  # the backward pass, frame by frame (GIF)
+    save_png(fig, "fig.png"); fig_to_rgba(fig)       # every function returns a Figure
+
+The interactive HTML explorer lives in `bptt.viz.explorer` and is imported only when used.
+"""
+from ._common import DEMO_TEXT, DEMO_VOCAB, demo_trace, fig_to_rgba, format_values, save_png
+from .animation import animation_frames, error_animation, error_frame, source_colors
+from .figures import hidden_states, per_step_contributions, save_demo_figures
+from .flow import error_flow, flow_matrix, orthogonal_rnn_trace, vanishing_exploding
+from .unfolded import unfolded_network
+
+__all__ = [
+    "DEMO_TEXT", "DEMO_VOCAB", "animation_frames", "demo_trace", "error_animation", "error_flow",
+    "error_frame",
+    "fig_to_rgba", "flow_matrix", "format_values", "hidden_states", "orthogonal_rnn_trace",
+    "per_step_contributions", "save_demo_figures", "save_png", "source_colors", "unfolded_network",
+    "vanishing_exploding",
+]
+
+
+def __getattr__(name):
+    if name == "explorer_html":                    # lazily: the explorer is not imported eagerly
+        from .explorer import explorer_html
+        return explorer_html
+    raise AttributeError(f"module 'bptt.viz' has no attribute {name!r}")

@@ -51,12 +51,17 @@ def new_figure(figsize, *, dpi=100, layout="constrained"):
 
 
 # -- validation at the public edge ------------------------------------------------------------
-def check_trace(trace, fn: str):
+def check_trace(trace, fn: str, *, one_layer: bool = True):
+    """A Trace; with one_layer, of a model with one recurrent layer (the article's network)."""
     from ..trace import Trace
 
     if not isinstance(trace, Trace):
         raise TypeError(f"The 'trace' argument of {fn} must be a bptt Trace, as returned by "
                         f"model.trace(x, y). Got {type(trace).__name__} instead.")
+    layers = getattr(trace.model, "num_layers", 1)
+    if one_layer and layers != 1:
+        raise ValueError(f"{fn} draws the article's network with one recurrent layer; the trace's "
+                         f"model has num_layers={layers}.")
     return trace
 
 
@@ -138,8 +143,8 @@ def demo_trace(seed=0):
     """The Trace of a tiny, untrained SimpleRNN reading "hell" and predicting "ello".
 
     Token inputs, D = O = 4 (the characters of DEMO_VOCAB = ('e', 'h', 'l', 'o')), H = 3,
-    tanh, softmax + cross-entropy, T = 4 steps, B = 1, h0 = 0. Pass vocab=DEMO_VOCAB to
-    unfolded_network to see the characters instead of their ids.
+    tanh, softmax + cross-entropy, T = 4 steps, B = 1, h0 = 0 (so (∂J/∂W)^(0) = ∂J/∂a(0) h(−1)ᵀ
+    is zero). Pass vocab=DEMO_VOCAB to unfolded_network to see the characters, not their ids.
     """
     from ..rnn import SimpleRNN
 

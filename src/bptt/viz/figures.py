@@ -51,7 +51,7 @@ def per_step_contributions(trace, name="W", index=None):
     """
     fn = "per_step_contributions"
     require_matplotlib(fn)
-    trace = check_trace(trace, fn)
+    trace = check_trace(trace, fn, one_layer=False)
     name = _check_name(name, trace, fn)
     steps, total = trace.per_step[name], trace.grads[name]              # (T, *shape), shape
     T = steps.shape[0]
@@ -70,7 +70,7 @@ def per_step_contributions(trace, name="W", index=None):
         entry = "[" + ", ".join(map(str, idx)) + "]"
         step_lbl, sum_lbl = f"(∂J/∂{name})⁽ᵗ⁾{entry}", f"∂J/∂{name}{entry}"
 
-    fig = new_figure((max(6.0, 0.55 * T + 3.5), 4.6))
+    fig = new_figure((max(7.8, 0.55 * T + 3.5), 4.8))
     ax = fig.add_subplot()
     bars = ax.bar(np.arange(T), values, color=STEP_COLOR, edgecolor="#2b4a6b", lw=0.6,
                   label=f"{step_lbl}: the contribution of step t")
@@ -89,7 +89,7 @@ def per_step_contributions(trace, name="W", index=None):
     ax.set_ylabel(step_lbl)
     ax.legend(fontsize=8, loc="best")
     ax.set_title(f"Per-step contributions {step_lbl} and their sum {sum_lbl}\n{name} is shared by "
-                 f"every step, so the sum is the gradient of the one update for this sequence"
+                 f"every step: the sum is the gradient of the one update for this sequence"
                  if not is_norm else
                  f"Per-step contributions {step_lbl} and the norm of their sum {sum_lbl}\n{name} is "
                  f"shared by every step: the one update uses the sum ∂J/∂{name} = Σₜ (∂J/∂{name})⁽ᵗ⁾",
@@ -101,11 +101,12 @@ def per_step_contributions(trace, name="W", index=None):
 def hidden_states(trace, b=0, *, which="h"):
     """Heatmap of h(t) of sequence b over time: hidden units (rows) × steps (columns).
 
-    which="a" shows the pre-activations a(t) instead. The image array equals h[:, b, :].T.
+    which="a" shows the pre-activations a(t) instead. The image array equals h[:, b, :].T (the
+    top layer's, for a model with several layers).
     """
     fn = "hidden_states"
     require_matplotlib(fn)
-    trace = check_trace(trace, fn)
+    trace = check_trace(trace, fn, one_layer=False)
     b = check_b(b, trace, fn)
     if which not in ("h", "a"):
         raise ValueError(f"The 'which' parameter of {fn} must be 'h' or 'a'. Got {which!r} instead.")
@@ -115,7 +116,7 @@ def hidden_states(trace, b=0, *, which="h"):
     H, T = data.shape
     bounded = which == "h" and trace.model.activation in ("tanh", "sigmoid")
     lim = 1.0 if bounded else max(float(np.abs(data).max()), 1e-12)
-    fig = new_figure((max(5.0, 0.5 * T + 2.8), max(2.8, 0.32 * H + 1.8)))
+    fig = new_figure((max(6.2, 0.5 * T + 2.8), max(3.0, 0.32 * H + 1.8)))
     ax = fig.add_subplot()
     im = ax.imshow(data, cmap="RdBu_r", vmin=-lim, vmax=lim, aspect="auto", interpolation="nearest",
                    origin="upper")
@@ -130,8 +131,8 @@ def hidden_states(trace, b=0, *, which="h"):
     ax.yaxis.set_major_locator(MaxNLocator(integer=True, nbins=min(H, 12)))
     ax.set_xlabel("step t")
     ax.set_ylabel("hidden unit")
-    ax.set_title(f"{'Hidden states h(t)' if which == 'h' else 'Pre-activations a(t)'} of sequence "
-                 f"b = {b}: {H} units × {T} steps (g = {g})", fontsize=10)
+    ax.set_title(f"{'Hidden states h(t)' if which == 'h' else 'Pre-activations a(t)'}, sequence "
+                 f"b = {b}: {H} units × {T} steps", fontsize=10)
     ax.set_label("hidden")
     return fig
 
