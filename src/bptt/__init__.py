@@ -8,10 +8,11 @@ from . import clipping, data, optim, schedules
 from .chardata import CharData
 from .dense import MLP
 from .gradcheck import gradcheck
+from .interop import from_torch, to_torch
 from .optim import make_optimizer
 from .rnn import SimpleRNN
 from .train import TrainConfig, TrainingError, evaluate, train
 
 __version__ = "0.1.0"
 __all__ = ["CharData", "MLP", "SimpleRNN", "TrainConfig", "TrainingError", "clipping", "data",
-           "evaluate", "gradcheck", "make_optimizer", "optim", "schedules", "train", "__version__"]
+           "evaluate", "from_torch", "gradcheck", "make_optimizer", "optim", "schedules", "to_torch", "train", "__version__"]
