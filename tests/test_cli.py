@@ -177,3 +177,42 @@ def test_ctrl_c_saves_and_exits_cleanly(corpus, tmp_path):
     assert f"checkpoint saved in {out}" in stdout
     _, step = _params(out)
     assert 0 < step < 100000
+
+
+def _copy_run(src, dst):
+    import shutil
+    shutil.copytree(src, dst)
+    gens = sorted(dst.glob("checkpoint-*.json"))
+    return dst, gens
+
+
+def test_hostile_checkpoints_give_clear_errors(trained, tmp_path):
+    """A tampered array, or a record asking for a 10^9-unit hidden layer: exit 2, a message, and
+    nothing run or allocated."""
+    run, gens = _copy_run(trained[0], tmp_path / "tampered")
+    for g in gens:                                     # tamper with every generation's arrays
+        npz = g.with_suffix(".npz")
+        data = bytearray(npz.read_bytes())
+        data[len(data) // 2] ^= 0xFF
+        npz.write_bytes(bytes(data))
+    r = bptt("sample", run, "--length", 5)
+    assert r.returncode == 2 and "Traceback" not in r.stderr and "checkpoint" in r.stderr.lower()
+
+    run, gens = _copy_run(trained[0], tmp_path / "huge")
+    for g in gens:
+        record = json.loads(g.read_text())
+        record["meta"]["model"]["hidden_size"] = 10**9
+        g.write_text(json.dumps(record))
+    r = bptt("sample", run, "--length", 5)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert "1,000,000,000" in r.stderr and "refusing to allocate" in r.stderr
+
+
+def test_random_bytes_as_checkpoint_files(trained, tmp_path):
+    run, gens = _copy_run(trained[0], tmp_path / "random")
+    rng = np.random.default_rng(1)
+    for g in gens:
+        g.write_bytes(rng.bytes(300))
+        g.with_suffix(".npz").write_bytes(rng.bytes(3000))
+    r = bptt("eval", run, __file__)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
