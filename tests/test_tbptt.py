@@ -106,3 +106,34 @@ def test_tbptt_errors(rng):
         model.tbptt(x, y, 0, 2)
     with pytest.raises(ValueError, match=r"'y' argument of SimpleRNN must have shape \(6, 2\)"):
         model.tbptt(x, y[:3], 3, 3)        # refused at the call, before any window runs
+
+
+def _delayed_echo(rng, T, B, V, delay):
+    x = rng.integers(0, V, size=(T, B))
+    y = np.zeros((T, B), dtype=np.intp)
+    y[delay:] = x[:-delay]
+    return x, y
+
+
+def _train_echo(k1, k2, delay=4, V=4, seed=0):
+    """Train on y(t) = x(t − delay) with TBPTT(k1, k2); the loss per predicted step after."""
+    rng = np.random.default_rng(seed)
+    model = bptt.SimpleRNN(V, 24, V, seed=seed)
+    opt = bptt.optim.Adam(lr=1e-2)
+    for _ in range(6):
+        x, y = _delayed_echo(rng, 400, 16, V, delay)
+        for w in model.tbptt(x, y, k1, k2):
+            opt.step(model.params, w.grads)
+    x, y = _delayed_echo(rng, 200, 64, V, delay)
+    mask = np.ones(x.shape)
+    mask[:delay] = 0
+    return model.loss(x, y, mask=mask) / (200 - delay)
+
+
+def test_truncation_decides_what_can_be_learned():
+    """The classic truncation task: the target is the input from 4 steps back. Errors that travel
+    only 3 steps back (k2 = 3) never reach the input that explains the target, and the loss stays
+    at chance, ln 4; with k2 = 6 they do, and the task is solved."""
+    chance = np.log(4)
+    assert _train_echo(3, 3) > 0.95 * chance
+    assert _train_echo(4, 6) < 0.05 * chance
