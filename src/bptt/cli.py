@@ -120,6 +120,10 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--seed", type=_seed, default=0)
     x.add_argument("--out", required=True, metavar="FILE.html")
     x.set_defaults(func="run_explain")
+    f = sub.add_parser("figures", help="write the article's figures from a small model's real numbers")
+    f.add_argument("--out", required=True, metavar="DIR")
+    f.add_argument("--seed", type=_seed, default=0)
+    f.set_defaults(func="run_figures")
     return p
 
 

@@ -123,3 +123,11 @@ def run_demo(args, out=print) -> int:
         return 0
     from .demo import run_training_demo
     return run_training_demo(out_dir=args.out, seconds=args.seconds, seed=args.seed, out=out)
+
+
+def run_figures(args, out=print) -> int:
+    from .viz import save_demo_figures
+    out_dir = check_writable_dir(args.out)
+    for name, path in save_demo_figures(out_dir, seed=args.seed).items():
+        out(f"{name}: {path}")
+    return 0

@@ -161,7 +161,12 @@ def animation_frames(trace, b=0, *, dpi=80):
     require_matplotlib(fn)
     trace = check_trace(trace, fn)
     b = check_b(b, trace, fn)
-    T = check_steps(trace, fn, MAX_STEPS)
+    check_steps(trace, fn, MAX_STEPS)
+    return _frames(trace, b, dpi)
+
+
+def _frames(trace, b, dpi):
+    T = trace.forward.h.shape[0]
     norms, totals = _node_norms(trace, b)
     colors = source_colors(T)
     return [fig_to_rgba(_draw_frame(trace, b, T - 1 - k, norms, totals, colors, dpi)) for k in range(T)]
@@ -174,10 +179,12 @@ def error_animation(trace, path, b=0, fps=2, *, dpi=80):
     require_matplotlib(fn)
     Image = require_pillow(fn)
     trace = check_trace(trace, fn)
+    b = check_b(b, trace, fn)
+    check_steps(trace, fn, MAX_STEPS)
     path = check_path(path, fn)
     if isinstance(fps, bool) or not isinstance(fps, numbers.Real) or not 0 < fps <= 100:
         raise ValueError(f"The 'fps' parameter of {fn} must be a number in (0, 100]. Got {fps!r} instead.")
-    frames = animation_frames(trace, b, dpi=dpi)
+    frames = _frames(trace, b, dpi)
     # one shared palette, no dithering: the colour of each L(s) stays one flat colour in every frame
     strip = Image.fromarray(np.concatenate([f[..., :3] for f in frames], axis=0))
     palette = strip.quantize(colors=256, method=0, dither=0)          # 0, 0: median cut, no dither
