@@ -216,3 +216,20 @@ def test_random_bytes_as_checkpoint_files(trained, tmp_path):
         g.with_suffix(".npz").write_bytes(rng.bytes(3000))
     r = bptt("eval", run, __file__)
     assert r.returncode == 2 and "Traceback" not in r.stderr
+
+
+def test_explain_and_figures(trained, tmp_path):
+    page = tmp_path / "page.html"
+    r = bptt("explain", "--out", page, "--input", "hello")
+    assert r.returncode == 0, r.stderr
+    assert 'id="bptt-trace"' in page.read_text(encoding="utf-8")
+    r = bptt("explain", "--out", tmp_path / "m.html", "--model", trained[0], "--input", "the cat sat")
+    assert r.returncode == 0, r.stderr
+    import re
+    data = json.loads(re.search(r'id="bptt-trace">(.*?)</script>', (tmp_path / "m.html").read_text(encoding="utf-8"), re.S).group(1))
+    assert data["config"]["activation"] == "tanh" and len(data["x"]) == len("the cat sat") - 1
+    r = bptt("explain", "--out", tmp_path / "x.html", "--input", "hexyz")
+    assert r.returncode == 2 and "'x'" in r.stderr and "'y'" in r.stderr and "Traceback" not in r.stderr
+    r = bptt("figures", "--out", tmp_path / "figs")
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "figs" / "error_animation.gif").stat().st_size > 1000

@@ -86,6 +86,10 @@ def _script_json(payload) -> str:
 def _check_trace(trace, owner):
     model = getattr(trace, "model", None)
     params = getattr(model, "params", None)
+    layers = getattr(model, "num_layers", 1)
+    if layers != 1 and hasattr(trace, "forward"):
+        raise ValueError(f"The 'trace' argument of {owner} must come from a one-layer SimpleRNN; "
+                         f"the explorer draws one hidden layer. Got num_layers={layers}.")
     if not (isinstance(params, dict) and set(params) == set(PARAM_NAMES)
             and all(hasattr(trace, k) for k in ("forward", "errors", "per_step", "grads", "dh0"))):
         raise TypeError(f"The 'trace' argument of {owner} must be the Trace of a SimpleRNN, as "
@@ -243,7 +247,7 @@ def _default_trace(seed, input_text, owner):
 
 
 def _encode_with(vocab, text, owner):
-    if hasattr(vocab, "encode"):
+    if not isinstance(vocab, (str, list, tuple)) and hasattr(vocab, "encode"):
         return np.asarray(vocab.encode(text))
     if callable(vocab):
         return np.asarray(vocab(text))
