@@ -58,3 +58,37 @@ def test_refusals():
         from_torch(torch.nn.RNN(3, 4, dtype=torch.float16), torch.nn.Linear(4, 2, dtype=torch.float16))
     with pytest.raises(TypeError, match=r"'linear' argument of from_torch must be a torch.nn.Linear"):
         from_torch(torch.nn.RNN(3, 4), None)
+
+
+@pytest.mark.parametrize("L", [1, 3])
+def test_lstm_to_torch_computes_the_same_function_and_round_trips(L, rng):
+    model = bptt.LSTM(4, 5, 3, num_layers=L, seed=4)
+    rnn, linear = to_torch(model)
+    assert isinstance(rnn, torch.nn.LSTM)
+    x = rng.integers(0, 4, size=(6, 2))
+    shape = (2, 5) if L == 1 else (L, 2, 5)
+    h0, c0 = rng.normal(size=shape), rng.normal(size=shape)
+    out = model.forward(x, (h0, c0))
+    xt = torch.nn.functional.one_hot(torch.tensor(x), 4).double()
+    as3 = lambda a: torch.tensor(a if L > 1 else a[None])        # noqa: E731
+    hs, (hn, cn) = rnn(xt, (as3(h0), as3(c0)))
+    np.testing.assert_allclose(linear(hs).detach().numpy(), out.o, rtol=0, atol=1e-13)
+    np.testing.assert_allclose(cn.detach().numpy().reshape(out.c_last.shape), out.c_last, rtol=0, atol=1e-13)
+    back = from_torch(rnn, linear)
+    assert back.config() == model.config()
+    for k in model.params:
+        assert np.array_equal(back.params[k], model.params[k]), k
+
+
+def test_lstm_gate_order_is_documented_mapping():
+    """PyTorch's rows i, f, g, o of weight_ih are Greff's W_i, W_f, W_z, W_o."""
+    model = bptt.LSTM(3, 2, 2, seed=0)
+    rnn, _ = to_torch(model)
+    w = rnn.weight_ih_l0.detach().numpy()
+    for k, g in enumerate("ifzo"):
+        assert np.array_equal(w[2 * k:2 * k + 2], model.params[f"W_{g}"])
+
+
+def test_peepholes_refuse_to_export():
+    with pytest.raises(ValueError, match=r"nn.LSTM has no peephole connections .* peepholes=True cannot be exported"):
+        to_torch(bptt.LSTM(3, 4, 2, peepholes=True))

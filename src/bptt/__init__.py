@@ -10,9 +10,10 @@ from .dense import MLP
 from .gradcheck import gradcheck
 from .interop import from_torch, to_torch
 from .optim import make_optimizer
+from .lstm import LSTM
 from .rnn import SimpleRNN
 from .train import TrainConfig, TrainingError, evaluate, train
 
 __version__ = "0.1.0"
-__all__ = ["CharData", "MLP", "SimpleRNN", "TrainConfig", "TrainingError", "clipping", "data",
+__all__ = ["CharData", "LSTM", "MLP", "SimpleRNN", "TrainConfig", "TrainingError", "clipping", "data",
            "evaluate", "from_torch", "gradcheck", "make_optimizer", "optim", "schedules", "to_torch", "train", "viz", "__version__"]

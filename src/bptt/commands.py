@@ -58,8 +58,11 @@ def run_train(args, out=print) -> int:
                         f"{cfg.seq_len} + 1 need at least {need}.")
     V = data.vocab.size
     config = {"input_size": V, "hidden_size": args.hidden, "output_size": V, "dtype": args.dtype}
+    config["num_layers"] = getattr(args, "layers", 1)
     if args.model == "rnn":
         config["activation"] = args.activation
+    elif getattr(args, "peepholes", False):
+        config["peepholes"] = True
     model = build_model(args.model, config, seed=args.seed)
     out(f"training {model!r} on {source}: {len(data.train_ids):,} training and "
         f"{len(data.val_ids):,} validation characters")

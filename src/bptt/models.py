@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import numbers
 
+from .lstm import LSTM
 from .rnn import SimpleRNN
 
-MODEL_KINDS = {"rnn": SimpleRNN}
+MODEL_KINDS = {"rnn": SimpleRNN, "lstm": LSTM}
 MAX_PARAMS = 200_000_000      # refuse absurd configs before allocating anything
 
 

@@ -185,7 +185,7 @@ def train(model, data, config: TrainConfig) -> History:
                     f"norm {norm}. Lower the learning rate (--lr) or clip harder (--clip). "
                     + (f"The last good checkpoint is kept in {out}." if out else ""))
             opt.step(model.params, res.grads)
-            h = np.array(res.state(k1 - 1))                 # the next window starts k1 steps on
+            h = _copy_state(res.state(k1 - 1))              # the next window starts k1 steps on
             step += 1
             acc["loss"] += per_char * n_new * cfg.batch
             acc["chars"] += n_new * cfg.batch
@@ -212,6 +212,13 @@ def train(model, data, config: TrainConfig) -> History:
     bar.close()
     history.step = step
     return history
+
+
+def _copy_state(state):
+    """A copy of a state: an array (SimpleRNN) or a pair (h, c) of arrays (LSTM)."""
+    if isinstance(state, tuple):
+        return tuple(np.array(a) for a in state)
+    return np.array(state)
 
 
 def _norm(grads):

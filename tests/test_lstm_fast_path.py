@@ -1,0 +1,110 @@
+"""The LSTM's fused fast path equals its per-step reference path."""
+import numpy as np
+import pytest
+
+from bptt.lstm import LSTM
+from test_lstm_torch import make_lstm_problem
+
+
+@pytest.mark.parametrize("dtype, tol", [("float64", 1e-12), ("float32", 2e-5)])
+@pytest.mark.parametrize("tokens", [False, True])
+@pytest.mark.parametrize("peepholes", [False, True])
+@pytest.mark.parametrize("num_layers", [1, 2, 3])
+@pytest.mark.parametrize("output", ["softmax", "identity"])
+def test_fast_equals_reference(output, num_layers, peepholes, tokens, dtype, tol, rng):
+    T, B, D, H, O = 9, 4, 5, 6, 3
+    kw = dict(num_layers=num_layers, peepholes=peepholes, output=output, dtype=dtype, seed=4)
+    fast, ref = LSTM(D, H, O, **kw), LSTM(D, H, O, path="reference", **kw)
+    x, y, h0, m = make_lstm_problem(rng, T, B, D, H, O, num_layers, output=output, tokens=tokens,
+                                    mask=True)
+    a, b = fast.backward(x, y, h0=h0, mask=m), ref.backward(x, y, h0=h0, mask=m)
+    assert abs(a.loss - b.loss) <= tol * abs(b.loss)
+    for k in fast.params:
+        assert a.grads[k].dtype == np.dtype(dtype) and a.grads[k].shape == fast.params[k].shape
+        assert np.abs(a.grads[k] - b.grads[k]).max() <= tol * np.abs(b.grads[k]).max(), k
+    for da, db in zip(a.dh0, b.dh0):
+        assert np.abs(da - db).max() <= tol * np.abs(db).max()
+    if tokens:
+        assert a.dx is None and b.dx is None
+    else:
+        assert np.abs(a.dx - b.dx).max() <= tol * np.abs(b.dx).max()
+    for t in (0, T - 1):
+        for sa, sb in zip(a.state(t), b.state(t)):
+            assert np.abs(sa - sb).max() <= tol
+    fa, fb = fast.forward(x, h0), ref.forward(x, h0)
+    for attr in ("h", "c", "o", "y_hat", "h_last", "c_last"):
+        assert np.abs(getattr(fa, attr) - getattr(fb, attr)).max() <= tol * 10, attr
+    for layer in range(num_layers):
+        for g in ("h", "c", "z", "i", "f", "o"):
+            assert np.abs(fa.layers[layer][g] - fb.layers[layer][g]).max() <= tol * 10, (layer, g)
+    assert set(fa.gates) == {"z", "i", "f", "o"}
+    assert all(fa.gates[g] is fa.layers[-1][g] for g in fa.gates)
+    assert fa.h.dtype == np.dtype(dtype) and fa.gates["f"].shape == (T, B, H)
+
+
+def test_token_ids_equal_one_hot_floats(rng):
+    """Token ids are the one-hot inputs, without building them."""
+    model = LSTM(6, 4, 3, num_layers=2, peepholes=True, seed=0)
+    ids = rng.integers(0, 6, size=(5, 3))
+    y = rng.integers(0, 3, size=(5, 3))
+    (la, ga), (lb, gb) = model.loss_and_grads(ids, y), model.loss_and_grads(np.eye(6)[ids], y)
+    assert abs(la - lb) < 1e-14
+    for k in ga:
+        np.testing.assert_allclose(ga[k], gb[k], rtol=0, atol=1e-14)
+
+
+def test_repeated_ids_sum_their_gradients(rng):
+    """Every step and sequence reading the same id adds into the same columns of W_*."""
+    model = LSTM(4, 3, 2, seed=1)
+    ids = np.full((6, 5), 2)
+    y = rng.integers(0, 2, size=(6, 5))
+    res = model.backward(ids, y)
+    ref = LSTM(4, 3, 2, seed=1, path="reference").backward(ids, y)
+    for g in ("W_z", "W_i", "W_f", "W_o"):
+        assert np.all(res.grads[g][:, [0, 1, 3]] == 0)
+        np.testing.assert_allclose(res.grads[g], ref.grads[g], rtol=0, atol=1e-14)
+
+
+def test_float32_model_keeps_float32(rng):
+    model = LSTM(3, 4, 2, num_layers=2, peepholes=True, dtype="float32")
+    x, y, h0, _ = make_lstm_problem(rng, 4, 2, 3, 4, 2, 2)
+    out = model.forward(x, h0)
+    assert out.h.dtype == np.float32 and out.y_hat.dtype == np.float32
+    assert out.h_last.dtype == np.float32 and out.c_last.dtype == np.float32
+    res = model.backward(x, y, h0)
+    assert all(g.dtype == np.float32 for g in res.grads.values())
+    assert all(d.dtype == np.float32 for d in res.dh0) and res.dx.dtype == np.float32
+
+
+def test_float32_saturated_gates_stay_finite():
+    """σ(a) = ½ tanh(½a) + ½ has no exp to overflow: huge pre-activations saturate cleanly."""
+    model = LSTM(2, 3, 2, dtype="float32", seed=0)
+    x = np.full((3, 1, 2), 1e30, dtype=np.float32)
+    out = model.forward(x)
+    assert np.isfinite(out.h).all() and np.isfinite(out.gates["i"]).all()
+    assert set(np.unique(out.gates["i"])) <= {0.0, 1.0}
+
+
+@pytest.mark.parametrize("path", ["fast", "reference"])
+def test_state_carries_across_calls(path, rng):
+    """forward(x[:k]) then forward(x[k:], h0=last_state) equals forward(x) — no hidden counters."""
+    model = LSTM(3, 4, 2, num_layers=2, peepholes=True, seed=2, path=path)
+    x = rng.normal(size=(8, 2, 3))
+    whole = model.forward(x)
+    first = model.forward(x[:3])
+    second = model.forward(x[3:], h0=first.last_state)
+    np.testing.assert_allclose(np.concatenate([first.h, second.h]), whole.h, rtol=0, atol=1e-15)
+    np.testing.assert_allclose(second.c_last, whole.c_last, rtol=0, atol=1e-15)
+    assert whole.h_last.shape == whole.c_last.shape == (2, 2, 4)
+
+
+def test_params_are_not_touched_and_stay_separate(rng):
+    """The fused weights are copies: a pass leaves params bitwise as they were, and an in-place
+    update of a separate parameter takes effect at the next call."""
+    model = LSTM(3, 4, 2, num_layers=2, peepholes=True, seed=3)
+    x, y, h0, m = make_lstm_problem(rng, 5, 2, 3, 4, 2, 2, mask=True)
+    before = {k: p.copy() for k, p in model.params.items()}
+    loss = model.backward(x, y, h0, m).loss
+    assert all(np.array_equal(before[k], model.params[k]) for k in before)
+    model.params["R_f.1"] += 0.1
+    assert model.loss(x, y, h0, m) != loss
