@@ -125,3 +125,20 @@ def test_config_errors():
         TrainConfig(lr=-1).validate()
     with pytest.raises(ValueError, match=r"'clip_mode' parameter of TrainConfig must be one of 'norm', 'value', 'none'"):
         TrainConfig(clip_mode="both").validate()
+
+
+def test_train_and_evaluate_check_their_arguments(data):
+    model = make_model(data)
+    with pytest.raises(ValueError, match=r"the data's vocabulary has \d+ characters: build it with "
+                                         r"input_size = output_size = \d+"):
+        train(bptt.SimpleRNN(3, 4, 3), data, cfg())
+    with pytest.raises(TypeError, match=r"'config' argument of train must be a TrainConfig. Got dict"):
+        train(model, data, {"steps": 3})
+    with pytest.raises(TypeError, match=r"'data' argument of train must be a CharData"):
+        train(model, "some text", cfg())
+    with pytest.raises(TypeError, match=r"'model' argument of train must be a SimpleRNN or LSTM with output='softmax'"):
+        train(bptt.SimpleRNN(data.vocab.size, 4, data.vocab.size, output="identity"), data, cfg())
+    with pytest.raises(ValueError, match=r"'ids' argument of evaluate must hold ids in \[0, \d+\)"):
+        evaluate(model, np.array([0, 1, 999]), 2, 5)
+    with pytest.raises(ValueError, match=r"'seq_len' parameter of evaluate must be an int >= 1. Got 0"):
+        evaluate(model, data.val_ids, 2, 0)

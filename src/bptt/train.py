@@ -114,7 +114,11 @@ class _InterruptFlag:
 
 def evaluate(model, ids, batch: int, seq_len: int, max_chars: int = 100_000) -> float:
     """Mean loss per character (nats) over the first max_chars ids, in B streams, state carried."""
-    ids = ids[: max(max_chars, 2)]
+    o = "evaluate"
+    batch, seq_len = v.check_int(batch, "batch", o), v.check_int(seq_len, "seq_len", o)
+    max_chars = v.check_int(max_chars, "max_chars", o, minimum=2)
+    ids = v.check_token_ids(ids, "ids", o, (None,), model.input_size)
+    ids = ids[:max_chars]
     B = max(1, min(batch, (len(ids) - 1) // (seq_len + 1)))
     if len(ids) < B * 2:
         raise TrainingError(f"The validation text is too short ({len(ids)} characters) to evaluate.")
@@ -132,7 +136,20 @@ def evaluate(model, ids, batch: int, seq_len: int, max_chars: int = 100_000) -> 
 
 def train(model, data, config: TrainConfig) -> History:
     """Train `model` on `data` (a CharData) as `config` says; returns the evaluation history."""
+    if not isinstance(config, TrainConfig):
+        raise TypeError(f"The 'config' argument of train must be a TrainConfig. "
+                        f"Got {type(config).__name__}.")
     cfg = config.validate()
+    if not all(hasattr(data, k) for k in ("vocab", "train_ids", "val_ids")):
+        raise TypeError(f"The 'data' argument of train must be a CharData (vocab, train_ids, "
+                        f"val_ids). Got {type(data).__name__}.")
+    if getattr(model, "output", None) != "softmax" or not hasattr(model, "_backward"):
+        raise TypeError(f"The 'model' argument of train must be a SimpleRNN or LSTM with "
+                        f"output='softmax'. Got {model!r}.")
+    if model.input_size != data.vocab.size or model.output_size != data.vocab.size:
+        raise ValueError(f"The model reads {model.input_size} and predicts {model.output_size} "
+                         f"classes, but the data's vocabulary has {data.vocab.size} characters: "
+                         f"build it with input_size = output_size = {data.vocab.size}.")
     out = Path(cfg.out) if cfg.out else None
     opt = make_optimizer(cfg.optimizer, cfg.lr)
     batcher = StreamBatcher(data.train_ids, cfg.batch, cfg.seq_len, stride=cfg.stride)
