@@ -48,6 +48,7 @@ from . import lstm_fused, lstm_reference, sequences
 from .init import uniform_fan_in
 from .losses import OUTPUTS, loss_and_error, output_fn, per_step_total
 from .lstm_reference import GATES, key, param_shapes
+from .recurrent import RecurrentModel
 
 PATHS = ("fast", "reference")
 
@@ -114,7 +115,7 @@ def _check_bool(value, name: str, owner: str) -> bool:
     return bool(value)
 
 
-class LSTM:
+class LSTM(RecurrentModel):
     """LSTM layers (Greff et al. 2017) with an output layer; the same protocol as SimpleRNN."""
 
     owner = "LSTM"
@@ -233,10 +234,6 @@ class LSTM:
                            h_last, c_last, per_layer)
 
     # -- loss and BPTT -------------------------------------------------------------------------
-    def backward(self, x, y, h0=None, mask=None) -> LSTMBackward:
-        """Loss, gradients, (∂J/∂h0, ∂J/∂c0) and ∂J/∂x in one forward + full BPTT pass."""
-        return self._backward(*self._inputs(x, y, h0, mask))
-
     def _backward(self, x, y, state, mask) -> LSTMBackward:
         """backward() on inputs already validated and cast; state is a pair (h, c)."""
         weight = mask / x.shape[1]                                  # mask[t, b] / B
@@ -253,24 +250,10 @@ class LSTM:
             dx, dh0, dc0, grads = lstm_fused.backward(do, passes, self.params)
         return LSTMBackward(loss, grads, self._public(dh0, dc0), dx, ys, cs)
 
-    def loss_and_grads(self, x, y, h0=None, mask=None):
-        """(J, ∂J/∂θ) with grads keyed and shaped like params."""
-        res = self.backward(x, y, h0, mask)
-        return res.loss, res.grads
-
-    def tbptt(self, x, y, k1, k2, h0=None, mask=None):
-        """Truncated BPTT(k1, k2): a lazy iterator of windows; see `bptt.truncated`."""
-        from .truncated import tbptt
-        return tbptt(self, x, y, k1, k2, h0=h0, mask=mask)
-
     def trace(self, x, y, h0=None, mask=None, *, max_bytes=256 * 2**20):
         """Every error and per-step gradient of one forward + BPTT pass; see `bptt.lstm_trace`."""
         from .lstm_trace import trace_lstm
         return trace_lstm(self, x, y, h0=h0, mask=mask, max_bytes=max_bytes)
-
-    def loss(self, x, y, h0=None, mask=None) -> float:
-        """J alone (forward only)."""
-        return self._forward_loss(*self._inputs(x, y, h0, mask))[0]
 
     def _forward_loss(self, x, y, state, mask):
         """(J, last state) on validated inputs, forward only."""

@@ -38,7 +38,7 @@ import numpy as np
 from . import _validate as v
 from .losses import loss_and_error, output_fn
 from .lstm_reference import GATES, layer_backward, sequence_backward, sequence_forward
-from .trace import TraceTooLarge
+from .trace import TraceTooLarge, check_size  # noqa: F401  (TraceTooLarge re-exported)
 
 ERROR_NAMES = {"y": "h", "c": "c", "z_hat": "z_hat", "i_hat": "i_hat", "f_hat": "f_hat",
                "o_hat": "o_hat"}        # StepErrors field → trace key (y(t) is the h of SimpleRNN)
@@ -63,12 +63,7 @@ class LSTMTrace:
     _cache: dict = field(default_factory=dict, repr=False)
 
     def _check_size(self, what, shape):
-        nbytes = int(np.prod(shape)) * 8
-        if nbytes > self.max_bytes:
-            raise TraceTooLarge(
-                f"{what} needs an array of shape {shape}, {nbytes / 2**20:.1f} MiB, above the "
-                f"trace's limit of {self.max_bytes / 2**20:.1f} MiB. Trace a shorter sequence or "
-                f"pass a larger max_bytes to trace().")
+        check_size(what, shape, self.max_bytes)
 
     def by_source(self, layer: int = -1) -> dict:
         """{"c", "h"}, each (T, T, B, H): [s, t] = ∂L(s)/∂c(t) and ∂L(s)/∂y(t) of `layer`."""

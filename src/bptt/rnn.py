@@ -27,6 +27,7 @@ from .activations import get_activation
 from .init import uniform_fan_in
 from .layers import layer_key, layer_params
 from .losses import OUTPUTS, loss_and_error, output_fn, per_step_total
+from .recurrent import RecurrentModel
 
 PATHS = ("fast", "reference")
 LAYER_NAMES = ("U", "W", "b")
@@ -68,7 +69,7 @@ class RNNBackward:
         return self.state(-1)
 
 
-class SimpleRNN:
+class SimpleRNN(RecurrentModel):
     """Elman-style simple RNN with an output layer (Goodfellow et al., eq. 10.8–10.11)."""
 
     owner = "SimpleRNN"
@@ -166,10 +167,6 @@ class SimpleRNN:
         return RNNForward(a, hs[-1], o, output_fn(self.output, o), h_last, hs)
 
     # -- loss and BPTT -------------------------------------------------------------------------
-    def backward(self, x, y, h0=None, mask=None) -> RNNBackward:
-        """Loss, gradients, ∂J/∂h0 and ∂J/∂x in one forward + full BPTT pass."""
-        return self._backward(*self._inputs(x, y, h0, mask))
-
     def _backward(self, x, y, h0, mask) -> RNNBackward:
         """backward() on inputs already validated and cast."""
         weight = mask / x.shape[1]                                  # mask[t, b] / B
@@ -207,24 +204,10 @@ class SimpleRNN:
             flat.update({layer_key(k, l) if k in LAYER_NAMES else k: a for k, a in g.items()})
         return RNNBackward(loss, {k: flat[k] for k in self.params}, self._stack(dh0s), dx, hs)
 
-    def loss_and_grads(self, x, y, h0=None, mask=None):
-        """(J, ∂J/∂θ) with grads keyed and shaped like params."""
-        res = self.backward(x, y, h0, mask)
-        return res.loss, res.grads
-
-    def tbptt(self, x, y, k1, k2, h0=None, mask=None):
-        """Truncated BPTT(k1, k2): a lazy iterator of windows; see `bptt.truncated`."""
-        from .truncated import tbptt
-        return tbptt(self, x, y, k1, k2, h0=h0, mask=mask)
-
     def trace(self, x, y, h0=None, mask=None, *, max_bytes=256 * 2**20):
         """Every error and per-step gradient of one forward + BPTT pass; see `bptt.trace`."""
         from .trace import trace_rnn
         return trace_rnn(self, x, y, h0=h0, mask=mask, max_bytes=max_bytes)
-
-    def loss(self, x, y, h0=None, mask=None) -> float:
-        """J alone (forward only)."""
-        return self._forward_loss(*self._inputs(x, y, h0, mask))[0]
 
     def _forward_loss(self, x, y, h0, mask):
         """(J, last state) on validated inputs, forward only."""

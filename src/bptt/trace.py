@@ -30,6 +30,16 @@ class TraceTooLarge(MemoryError):
     pass
 
 
+def check_size(what: str, shape: tuple, max_bytes: int) -> None:
+    """Refuse, stating the size, an O(T²) array of float64 above max_bytes."""
+    nbytes = int(np.prod(shape)) * 8
+    if nbytes > max_bytes:
+        raise TraceTooLarge(
+            f"{what} needs an array of shape {shape}, {nbytes / 2**20:.1f} MiB, above the "
+            f"trace's limit of {max_bytes / 2**20:.1f} MiB. Trace a shorter sequence or "
+            f"pass a larger max_bytes to trace().")
+
+
 @dataclass
 class Trace:
     model: object
@@ -64,12 +74,7 @@ class Trace:
         return float(np.linalg.norm(self.model.params["W"], 2))
 
     def _check_size(self, what, shape):
-        nbytes = int(np.prod(shape)) * 8
-        if nbytes > self.max_bytes:
-            raise TraceTooLarge(
-                f"{what} needs an array of shape {shape}, {nbytes / 2**20:.1f} MiB, above the "
-                f"trace's limit of {self.max_bytes / 2**20:.1f} MiB. Trace a shorter sequence or "
-                f"pass a larger max_bytes to trace().")
+        check_size(what, shape, self.max_bytes)
 
     @property
     def errors_by_source(self) -> dict:
