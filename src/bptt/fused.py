@@ -1,73 +1,195 @@
 """The simple RNN's fast path: the same numbers as `reference`, with work fused across time.
 
-Only the recurrence itself runs step by step (one (B, H) @ (H, H) product and one pointwise
-nonlinearity per step, forward and backward). Everything that does not depend on the previous
-step is done for all T steps at once:
+Dimension letters: T time steps, B batch, D input size, H hidden size, O output size, N = T·B.
 
-- forward:  the input projections U x(t) for all t (one GEMM, or one gather for token ids),
-            the output layer o(t) = c + V h(t) for all t (one GEMM);
-- backward: Vᵀ ∂J/∂o(t) for all t (one GEMM) before the loop, and after it every weight gradient
-            as one GEMM over all steps: ∂J/∂W = Σ_t ∂J/∂a(t) h(t−1)ᵀ = dAᵀ H_prev, and so on.
+Only the recurrence itself runs step by step (one (B, H) @ (H, H) product and two pointwise
+calls per step, forward and backward). Everything that does not depend on the previous step is
+done for all T steps at once:
+
+- forward:  the input projections b + U x(t) for all t (one GEMM, or one row gather for token
+            ids), the output layer o(t) = c + V h(t) for all t (one GEMM);
+- backward: g'(a(t)) for all t (one vectorized pass, from h(t)), Vᵀ ∂J/∂o(t) for all t (one
+            GEMM) before the loop, and after it every weight gradient as one GEMM over all steps:
+            ∂J/∂W = Σ_t ∂J/∂a(t) h(t−1)ᵀ = dAᵀ H_prev, and so on.
 
 States live in one buffer Hs of shape (T+1, B, H) per layer with Hs[0] = h0 and Hs[t+1] = h(t),
 so h(t−1) for every step is the view Hs[:-1] — no copies, and h0 stays visible. With several
 layers, layer l's h(t) (the view Hs_l[1:]) is layer l+1's x(t).
+
+Speed notes (measured with OpenBLAS 0.3.31, float32, one thread; see benchmarks/RESULTS.md):
+- the per-step products are `np.dot(..., out=buffer)`, no temporaries inside the loops;
+- h(t−1) @ Wᵀ is run against a contiguous copy of Wᵀ: OpenBLAS's "NN" kernel is about 25 %
+  faster than its "NT" one for these (B, H) @ (H, H) shapes, which is most of the forward time;
+- the forward writes a(t) straight into Hs[t+1] and applies g in place there, so a separate
+  (T, B, H) pre-activation buffer exists only when the caller asks for a(t) (keep_a);
+- backward keeps only h(t) from the forward (every g' here is a function of g's output).
 """
 from __future__ import annotations
+
+import ctypes
+import os
 
 import numpy as np
 
 from .activations import Activation
 
+# glibc's malloc returns freed memory at the top of the heap to the system as soon as more than
+# about twice the largest recently freed block sits there. Each training step frees and then
+# re-allocates a few (T, B, H) arrays, so without a pad every step page-faults and zero-fills
+# them again: 1.5 ms of an 8.4 ms step at T50 B32 H256, 10 ms of 115 ms at T100 B64 H512 (see
+# benchmarks/RESULTS.md). Keeping a pad of freed memory for reuse removes that.
+MALLOC_TOP_PAD = 64 << 20            # bytes; BPTT_MALLOC_TOP_PAD=0 in the environment turns it off
+_M_TOP_PAD = -2                      # mallopt's parameter number (malloc.h)
 
-def input_projection(x, U, b):
-    """b + U x(t) for all steps: (T, B, H), freshly allocated (it becomes the a(t) buffer)."""
+
+def retain_freed_memory(nbytes: int = MALLOC_TOP_PAD) -> bool:
+    """Ask glibc's malloc to keep up to `nbytes` of freed heap memory for reuse instead of
+    returning it to the system (mallopt(M_TOP_PAD)); process-wide. Returns whether it was set
+    (False off glibc, or for nbytes <= 0)."""
+    try:
+        if nbytes <= 0 or not os.confstr("CS_GNU_LIBC_VERSION"):
+            return False
+        return bool(ctypes.CDLL(None).mallopt(_M_TOP_PAD, int(nbytes)))
+    except (OSError, AttributeError, ValueError, OverflowError):   # not glibc, or no confstr
+        return False
+
+
+try:
+    _pad = int(os.environ.get("BPTT_MALLOC_TOP_PAD", MALLOC_TOP_PAD))
+except ValueError:
+    _pad = MALLOC_TOP_PAD
+MALLOC_TUNED = retain_freed_memory(_pad)
+
+
+def _is_ids(x) -> bool:
+    return x.dtype.kind in "iu"
+
+
+def _in_place(act: Activation):
+    """g as a function f(a) -> None that overwrites a with g(a)."""
+    if act.name == "tanh":
+        return lambda a: np.tanh(a, out=a)
+    if act.name == "relu":
+        return lambda a: np.maximum(a, 0, out=a)
+    if act.name == "identity":
+        return lambda a: None
+    return lambda a: act.apply(a, a)
+
+
+def input_projection(x, U, b, out=None):
+    """b + U x(t) for all steps: (T, B, H), written into `out` (a C-contiguous (T, B, H) array)
+    when given.
+
+    Token ids gather rows of (Uᵀ + b): b + U[:, id] with one addition per entry, as the
+    reference path does, but done once per vocabulary entry rather than once per position.
+    """
     T, B = x.shape[:2]
-    if x.dtype.kind in "iu":
-        A = U.T[x]                                          # gather columns of U     (T, B, H)
+    H = U.shape[0]
+    if out is None:
+        out = np.empty((T, B, H), dtype=U.dtype)
+    if _is_ids(x):
+        table = np.add(U.T, b)                              # (D, H): row k is b + U[:, k]
+        np.take(table, x, axis=0, out=out, mode="clip")     # gather                  (T, B, H)
+        # (ids are validated at the public edge; mode="raise" would gather into a temporary copy)
     else:
-        A = (x.reshape(T * B, -1) @ U.T).reshape(T, B, -1)  # one GEMM                (T, B, H)
-    A += b
-    return A
+        np.dot(x.reshape(T * B, -1), U.T, out=out.reshape(T * B, H))   # one GEMM      (T, B, H)
+        out += b
+    return out
 
 
 def layer_forward(x, h0, U, W, b, act: Activation, keep_a: bool = False):
     """One recurrent layer over all steps. Returns (A or None, Hs): A the pre-activations
-    (T, B, H) when keep_a, Hs (T+1, B, H) with Hs[0] = h0."""
+    (T, B, H) when keep_a, Hs (T+1, B, H) with Hs[0] = h0.
+
+    Without keep_a, a(t) is built in Hs[t+1] and g applied there in place: no (T, B, H) buffer
+    besides Hs.
+    """
     T, B = x.shape[:2]
     H = W.shape[0]
-    A = input_projection(x, U, b)
-    Hs = np.empty((T + 1, B, H), dtype=A.dtype)
+    Hs = np.empty((T + 1, B, H), dtype=W.dtype)
     Hs[0] = h0
-    WT = W.T
-    for t in range(T):
-        a_t = A[t]
-        a_t += Hs[t] @ WT                                  # a(t) = b + U x(t) + W h(t−1)
-        act.apply(a_t, Hs[t + 1])                          # h(t) = g(a(t))
-    return (A if keep_a else None), Hs
+    WT = np.ascontiguousarray(W.T)                          # (H, H): NN GEMM in the loop
+    rec = np.empty((B, H), dtype=W.dtype)                   # W h(t−1), one buffer for all steps
+    if keep_a:
+        A = input_projection(x, U, b)                       # b + U x(t)              (T, B, H)
+        for h_prev, a_t, h_t in zip(Hs[:-1], A, Hs[1:]):
+            np.dot(h_prev, WT, out=rec)                     # W h(t−1)                (B, H)
+            a_t += rec                                      # a(t) = b + U x(t) + W h(t−1)
+            act.apply(a_t, h_t)                             # h(t) = g(a(t))
+        return A, Hs
+    g = _in_place(act)
+    input_projection(x, U, b, out=Hs[1:])                   # Hs[t+1] = b + U x(t), for now
+    for h_prev, a_t in zip(Hs[:-1], Hs[1:]):
+        np.dot(h_prev, WT, out=rec)                         # W h(t−1)                (B, H)
+        a_t += rec                                          # a(t) = b + U x(t) + W h(t−1)
+        g(a_t)                                              # h(t) = g(a(t)), in place
+    return None, Hs
 
 
 def output_forward(h, V, c):
     """o(t) = c + V h(t) for all steps: (T, B, O)."""
     T, B, H = h.shape
-    O = (h.reshape(T * B, H) @ V.T).reshape(T, B, -1)
+    O = np.dot(h.reshape(T * B, H), V.T).reshape(T, B, -1)   # one GEMM               (T, B, O)
     O += c
     return O
 
 
-def token_gradient(ids, dA, shape, dtype):
-    """∂J/∂U for token inputs: column U[:, k] gets Σ of ∂J/∂a over the positions where id = k.
+# Up to this many positions (N = T·B) the token gradient is one np.add.reduceat call; above it,
+# one np.add.reduce per distinct id (faster there: 0.30 ms against 0.82 ms at N = 1600, H = 256).
+_REDUCEAT_MAX = 256
 
-    A sorted segment sum (np.add.reduceat), much faster than np.add.at.
+
+def token_gradient(ids, dA, shape, dtype):
+    """∂J/∂U (shape (H, D)) for token inputs: column U[:, k] gets Σ of ∂J/∂a over the positions
+    where id = k.
+
+    A sorted segment sum, never np.add.at (2.8 ms at N = 1600, H = 256, D = 65): positions
+    sorted stably by id, then each id's rows summed — by np.add.reduceat for small N, by one
+    np.add.reduce per id for larger N. (The two round differently in the last bit.)
     """
+    H, D = shape
     flat = ids.ravel()
-    rows = dA.reshape(flat.size, -1)
+    rows = dA.reshape(flat.size, H)                         # ∂J/∂a, one row per position (N, H)
     order = np.argsort(flat, kind="stable")
     sorted_ids = flat[order]
-    starts = np.flatnonzero(np.r_[True, sorted_ids[1:] != sorted_ids[:-1]])
-    dUT = np.zeros((shape[1], shape[0]), dtype=dtype)     # (D, H)
-    dUT[sorted_ids[starts]] = np.add.reduceat(rows[order], starts, axis=0)
+    grouped = np.take(rows, order, axis=0)                  # rows sorted by id           (N, H)
+    first = np.empty(flat.size, dtype=bool)                 # where a new id starts
+    first[0] = True
+    np.not_equal(sorted_ids[1:], sorted_ids[:-1], out=first[1:])
+    starts = np.flatnonzero(first)
+    dUT = np.zeros((D, H), dtype=dtype)                     # (D, H)
+    if flat.size <= _REDUCEAT_MAX:
+        dUT[sorted_ids[starts]] = np.add.reduceat(grouped, starts, axis=0)
+        return dUT.T
+    bounds = starts.tolist() + [flat.size]
+    for s, e in zip(bounds[:-1], bounds[1:]):
+        np.add.reduce(grouped[s:e], axis=0, out=dUT[sorted_ids[s]])   # Σ over the id's positions
     return dUT.T
+
+
+def grad_from_output(act: Activation, h, out=None):
+    """g'(a) from h = g(a) for all steps at once, into `out` when given (no temporaries for
+    the built-in activations)."""
+    name = act.name
+    if out is None:
+        out = np.empty_like(h)
+    if name == "tanh":
+        np.multiply(h, h, out=out)
+        np.subtract(1, out, out=out)                        # 1 − h²
+    elif name == "sigmoid":
+        np.subtract(1, h, out=out)
+        out *= h                                            # h (1 − h)
+    elif name == "relu":
+        np.greater(h, 0, out=out)                           # [h > 0], as 0.0 / 1.0
+    else:
+        out[...] = act.grad_from_output(h)
+    return out
+
+
+# From this many entries per step (B·H) on, g'(a(t)) is computed step by step into one (B, H)
+# buffer: no (T, B, H) array for it, and the two extra ufunc calls per step cost less than
+# writing and re-reading a (T, B, H) array. Below it, one vectorized pass (fewer Python calls).
+_PER_STEP_GRAD_MIN = 4096
 
 
 def layer_backward(dA, x, Hs, U, W, act: Activation, need_dx: bool = True):
@@ -78,21 +200,31 @@ def layer_backward(dA, x, Hs, U, W, act: Activation, need_dx: bool = True):
     Returns (dx or None, ∂J/∂h0, dU, dW, db).
     """
     T, B, H = dA.shape
-    dh_rec = np.zeros((B, H), dtype=dA.dtype)              # Wᵀ ∂J/∂a(T) = 0
+    dh_rec = np.empty((B, H), dtype=dA.dtype)              # Wᵀ ∂J/∂a(t+1)
+    if act.name == "identity":                             # g' = 1
+        G, g = None, None
+    elif B * H >= _PER_STEP_GRAD_MIN:
+        G, g = None, np.empty((B, H), dtype=dA.dtype)      # g'(a(t)), one step at a time
+    else:
+        G, g = grad_from_output(act, Hs[1:]), None         # g'(a(t)) for all t       (T, B, H)
     for t in range(T - 1, -1, -1):
         da_t = dA[t]
-        da_t += dh_rec                                     # ∂J/∂h(t) = (error from outside) + Wᵀ ∂J/∂a(t+1)
-        da_t *= act.grad_from_output(Hs[t + 1])            # ∂J/∂a(t) = g'(a(t)) ⊙ ∂J/∂h(t)
-        dh_rec = da_t @ W                                  # Wᵀ ∂J/∂a(t)
+        if t < T - 1:                                      # Wᵀ ∂J/∂a(T) = 0
+            da_t += dh_rec                                 # ∂J/∂h(t) = (error from outside) + Wᵀ ∂J/∂a(t+1)
+        if g is not None:
+            da_t *= grad_from_output(act, Hs[t + 1], g)    # ∂J/∂a(t) = g'(a(t)) ⊙ ∂J/∂h(t)
+        elif G is not None:
+            da_t *= G[t]                                   # ∂J/∂a(t) = g'(a(t)) ⊙ ∂J/∂h(t)
+        np.dot(da_t, W, out=dh_rec)                        # Wᵀ ∂J/∂a(t)
     dA2 = dA.reshape(T * B, H)
-    if x.dtype.kind in "iu":
+    if _is_ids(x):
         dU = token_gradient(x, dA, U.shape, U.dtype)
         dx = None
     else:
         x2 = x.reshape(T * B, -1)
-        dU = dA2.T @ x2                                    # Σ_t ∂J/∂a(t) x(t)ᵀ
-        dx = (dA2 @ U).reshape(x.shape) if need_dx else None  # ∂J/∂x(t) = Uᵀ ∂J/∂a(t)
-    dW = dA2.T @ Hs[:-1].reshape(T * B, H)                 # Σ_t ∂J/∂a(t) h(t−1)ᵀ
+        dU = np.dot(dA2.T, x2)                             # Σ_t ∂J/∂a(t) x(t)ᵀ
+        dx = np.dot(dA2, U).reshape(x.shape) if need_dx else None  # ∂J/∂x(t) = Uᵀ ∂J/∂a(t)
+    dW = np.dot(dA2.T, Hs[:-1].reshape(T * B, H))          # Σ_t ∂J/∂a(t) h(t−1)ᵀ
     db = dA2.sum(axis=0)                                   # Σ_t ∂J/∂a(t)
     return dx, dh_rec, dU, dW, db
 
@@ -101,6 +233,6 @@ def output_backward(dO, h, V):
     """From ∂J/∂o (T, B, O) to (Vᵀ ∂J/∂o(t) for all t (T, B, H), ∂J/∂V, ∂J/∂c)."""
     T, B, O = dO.shape
     dO2 = dO.reshape(T * B, O)
-    return ((dO2 @ V).reshape(T, B, -1),                   # Vᵀ ∂J/∂o(t)
-            dO2.T @ h.reshape(T * B, -1),                  # Σ_t ∂J/∂o(t) h(t)ᵀ
+    return (np.dot(dO2, V).reshape(T, B, -1),              # Vᵀ ∂J/∂o(t)
+            np.dot(dO2.T, h.reshape(T * B, -1)),           # Σ_t ∂J/∂o(t) h(t)ᵀ
             dO2.sum(axis=0))                               # Σ_t ∂J/∂o(t)

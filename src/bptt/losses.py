@@ -15,16 +15,43 @@ import numpy as np
 OUTPUTS = ("softmax", "identity")
 
 
+def _shifted_exp(o: np.ndarray):
+    """(m, e, s): m = max(o) per row (..., 1), e = exp(o − m) (a new buffer), s = Σ e (..., 1)."""
+    m = o.max(axis=-1, keepdims=True)
+    e = np.subtract(o, m)                                   # z = o − m
+    np.exp(e, out=e)                                        # e^z, in place
+    ones = np.ones(o.shape[-1], dtype=e.dtype)
+    s = np.dot(e.reshape(-1, o.shape[-1]), ones)            # Σ e^z: a GEMV, several times np.sum's speed
+    return m, e, s.reshape(m.shape)
+
+
+def _at_targets(a: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """a[..., y] for every position: shape a.shape[:-1]."""
+    rows = a.reshape(-1, a.shape[-1])
+    return rows[np.arange(rows.shape[0]), y.ravel()].reshape(a.shape[:-1])
+
+
+def _nll(o: np.ndarray, y: np.ndarray):
+    """(−log ŷ[y] for every position, e^(o − m), Σ e^(o − m)): −log ŷ[y] = log Σ e^z − z[y]
+    with z = o − max(o), stable for logits of any size."""
+    m, e, s = _shifted_exp(o)
+    zy = _at_targets(o, y) - m[..., 0]                      # z[y] = o[y] − m
+    return np.log(s[..., 0]) - zy, e, s
+
+
 def log_softmax(o: np.ndarray) -> np.ndarray:
     """log ŷ = o − logsumexp(o), stable for logits of any size."""
     m = o.max(axis=-1, keepdims=True)
-    z = o - m
-    return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
+    z = o - m                                               # z = o − m
+    e = np.exp(z)
+    z -= np.log(e.sum(axis=-1, keepdims=True))              # z − log Σ e^z
+    return z
 
 
 def softmax(o: np.ndarray) -> np.ndarray:
-    z = np.exp(o - o.max(axis=-1, keepdims=True))
-    return z / z.sum(axis=-1, keepdims=True)
+    _, e, s = _shifted_exp(o)
+    e /= s                                                  # e^z / Σ e^z
+    return e
 
 
 def output_fn(name: str, o: np.ndarray) -> np.ndarray:
@@ -35,31 +62,31 @@ def output_fn(name: str, o: np.ndarray) -> np.ndarray:
 def per_step_loss(name: str, o: np.ndarray, y: np.ndarray) -> np.ndarray:
     """L for every position: shape o.shape[:-1]. y holds class ids (softmax) or targets (identity)."""
     if name == "softmax":
-        logp = log_softmax(o)
-        return -np.take_along_axis(logp, y[..., None], axis=-1)[..., 0]   # −log ŷ[y]
+        return _nll(o, y)[0]                                # −log ŷ[y]
     diff = o - y
-    return 0.5 * np.einsum("...k,...k->...", diff, diff)                 # ½‖o − y‖²
+    return 0.5 * np.einsum("...k,...k->...", diff, diff)    # ½‖o − y‖²
 
 
 def loss_and_error(name: str, o: np.ndarray, y: np.ndarray, weight: np.ndarray):
     """Total loss Σ weight·L and its error ∂J/∂o, where weight (o.shape[:-1]) already holds mask/B.
 
-    Returns (J, ŷ, ∂J/∂o).
+    Returns (J, ŷ, ∂J/∂o), two new arrays besides J; o is not modified. Softmax makes five passes
+    over (..., O) arrays (max, o − m, exp, ŷ = e/Σe, weight·ŷ) and no other temporaries of that size.
     """
     if name == "softmax":
-        logp = log_softmax(o)
-        y_hat = np.exp(logp)
-        nll = -np.take_along_axis(logp, y[..., None], axis=-1)[..., 0]
+        nll, y_hat, s = _nll(o, y)                          # y_hat holds e^z for now
         loss = float((weight * nll).sum())
-        do = y_hat.copy()
-        np.put_along_axis(do, y[..., None],
-                          np.take_along_axis(do, y[..., None], axis=-1) - 1, axis=-1)  # ŷ − onehot(y)
+        y_hat *= np.reciprocal(s)                           # ŷ = e^z / Σ e^z
+        do = np.multiply(y_hat, weight[..., None])          # weight·ŷ
+        O = o.shape[-1]
+        rows = do.reshape(-1, O)
+        rows[np.arange(rows.shape[0]), y.ravel()] -= weight.ravel()   # weight·(ŷ − onehot(y))
     else:
         y_hat = o.copy()
         diff = o - y
         loss = float((weight * 0.5 * np.einsum("...k,...k->...", diff, diff)).sum())
-        do = diff                                                                      # o − y
-    do *= weight[..., None]
+        diff *= weight[..., None]
+        do = diff                                           # weight·(o − y)
     return loss, y_hat, do
 
 

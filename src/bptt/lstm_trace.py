@@ -38,7 +38,7 @@ import numpy as np
 from . import _validate as v
 from .losses import loss_and_error, output_fn
 from .lstm_reference import GATES, layer_backward, sequence_backward, sequence_forward
-from .trace import TraceTooLarge, check_size  # noqa: F401  (TraceTooLarge re-exported)
+from .trace import check_size
 
 ERROR_NAMES = {"y": "h", "c": "c", "z_hat": "z_hat", "i_hat": "i_hat", "f_hat": "f_hat",
                "o_hat": "o_hat"}        # StepErrors field → trace key (y(t) is the h of SimpleRNN)

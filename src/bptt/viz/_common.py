@@ -51,12 +51,21 @@ def new_figure(figsize, *, dpi=100, layout="constrained"):
 
 
 # -- validation at the public edge ------------------------------------------------------------
-def check_trace(trace, fn: str, *, one_layer: bool = True):
-    """A Trace; with one_layer, of a model with one recurrent layer (the article's network)."""
+def check_trace(trace, fn: str, *, one_layer: bool = True, lstm: bool = False):
+    """A Trace; with one_layer, of a model with one recurrent layer (the article's network); with
+    lstm, an LSTMTrace (`bptt.lstm_trace`) is accepted too, of any number of layers."""
+    from ..lstm_trace import LSTMTrace
     from ..trace import Trace
 
+    if lstm and isinstance(trace, LSTMTrace):
+        return trace
+    if isinstance(trace, LSTMTrace):
+        raise TypeError(f"The 'trace' argument of {fn} must be a bptt Trace of a SimpleRNN; {fn} "
+                        f"does not draw LSTM traces (error_flow and flow_comparison do). Got an "
+                        f"LSTMTrace instead.")
     if not isinstance(trace, Trace):
-        raise TypeError(f"The 'trace' argument of {fn} must be a bptt Trace, as returned by "
+        kinds = "a bptt Trace or LSTMTrace" if lstm else "a bptt Trace"
+        raise TypeError(f"The 'trace' argument of {fn} must be {kinds}, as returned by "
                         f"model.trace(x, y). Got {type(trace).__name__} instead.")
     layers = getattr(trace.model, "num_layers", 1)
     if one_layer and layers != 1:

@@ -5,6 +5,8 @@ from the loss at step s (summed over s it is ∂J/∂a(t)). trace.flow[s, t] is 
 
     error_flow(trace)            heatmap of ‖∂L(s)/∂a(t)‖ (source step s × step t, log colours),
                                  and beside it that norm against the distance s − t (log y)
+    error_flow(lstm_trace)       the same for an LSTM: ‖∂L(s)/∂c(t)‖ along the cell path (default),
+                                 or ‖∂L(s)/∂y(t)‖ along the hidden path with path="hidden"
     vanishing_exploding()        the same for W = r·Q (Q orthogonal), r < 1 and r > 1, with the
                                  reference line r^(s−t)
 
@@ -13,6 +15,15 @@ multiplies the norm of the error by exactly r: ‖∂L(s)/∂a(t)‖ = r^(s−t)
 line of slope log r on a log scale, decaying for r < 1 and growing for r > 1. With tanh the factor
 g'(a) <= 1 makes the decay faster and tames the growth where units saturate; the second row of
 vanishing_exploding shows it.
+
+Which error each trace shows (its "path"), always of the top recurrent layer:
+
+    SimpleRNN, 1 layer      ∂L(s)/∂a(t)     trace.flow
+    SimpleRNN, L layers     ∂L(s)/∂a(t) of the top layer (computed here: the trace keeps the
+                            top layer's h(t) and errors, and L(s) reaches the top layer's a(t)
+                            only through the top layer's own W)
+    LSTM, path="cell"       ∂L(s)/∂c(t)     trace.flow      the cell path (the default)
+    LSTM, path="hidden"     ∂L(s)/∂y(t)     trace.flow_h    the hidden path
 """
 from __future__ import annotations
 
@@ -26,11 +37,97 @@ HEATMAP_CMAP = "viridis"
 ANNOTATE_MAX_T = 8          # heatmaps up to this size show their numbers in the cells
 
 
-def flow_matrix(trace, b=None) -> np.ndarray:
-    """(T, T): [s, t] = ‖∂L(s)/∂a(t)‖, over the whole batch (trace.flow) or sequence b only."""
+LSTM_PATHS = ("cell", "hidden")
+SYMBOLS = {"a": "∂L(s)/∂a(t)", "cell": "∂L(s)/∂c(t)", "hidden": "∂L(s)/∂y(t)"}
+PATH_NAMES = {"a": "", "cell": "cell path", "hidden": "hidden path"}
+
+
+def is_lstm(trace) -> bool:
+    from ..lstm_trace import LSTMTrace
+
+    return isinstance(trace, LSTMTrace)
+
+
+def check_flow_path(path, trace, fn: str) -> str:
+    """The path whose error a trace shows: "a" for a SimpleRNN; "cell" (default) or "hidden" for
+    an LSTM. path=None picks the default for the trace's kind."""
+    if is_lstm(trace):
+        if path is None:
+            return "cell"
+        if isinstance(path, str) and path in LSTM_PATHS:
+            return path
+        raise ValueError(f"The 'path' parameter of {fn} must be None, 'cell' (‖∂L(s)/∂c(t)‖) or "
+                         f"'hidden' (‖∂L(s)/∂y(t)‖) for an LSTM trace. Got {path!r} instead.")
+    if path is None:
+        return "a"
+    raise ValueError(f"The 'path' parameter of {fn} chooses between the cell and hidden paths of "
+                     f"an LSTM trace; a SimpleRNN trace has one path (‖∂L(s)/∂a(t)‖) and takes "
+                     f"path=None. Got {path!r} instead.")
+
+
+def top_layer_by_source(trace) -> np.ndarray:
+    """(T, T, B, H): [s, t] = ∂L(s)/∂a(t) of the top layer of a SimpleRNN with several layers.
+
+    L(s) reaches the top layer's a(t) only through the top layer's own recurrence (no layer reads
+    from the one above it), so the one-layer recursion of `bptt.trace.errors_by_source` applies
+    with the top layer's W and h(t)."""
+    from types import SimpleNamespace
+
+    from ..layers import layer_key
+    from ..trace import errors_by_source
+
+    model = trace.model
+    T, B, H = trace.forward.h.shape
+    trace._check_size("errors_by_source", (2, T, T, B, H))
+    top = SimpleNamespace(params={"W": model.params[layer_key("W", model.num_layers - 1)],
+                                  "V": model.params["V"]}, act=model.act)
+    return errors_by_source(top, trace.forward.h, trace.errors["o"])["a"]
+
+
+def by_source(trace, path="a") -> np.ndarray:
+    """(T, T, B, H): [s, t] = ∂L(s)/∂·(t) of the trace's top layer along `path` ("a", "cell" or
+    "hidden", as check_flow_path returns)."""
+    if path == "cell":
+        return trace.errors_by_source["c"]
+    if path == "hidden":
+        return trace.errors_by_source["h"]
+    if getattr(trace.model, "num_layers", 1) != 1:
+        return top_layer_by_source(trace)
+    return trace.errors_by_source["a"]
+
+
+def flow_matrix(trace, b=None, *, path=None) -> np.ndarray:
+    """(T, T): [s, t] = ‖∂L(s)/∂a(t)‖ (a SimpleRNN), ‖∂L(s)/∂c(t)‖ (an LSTM, path="cell", the
+    default) or ‖∂L(s)/∂y(t)‖ (path="hidden"), over the whole batch or sequence b only."""
+    fn = "flow_matrix"
+    trace = check_trace(trace, fn, one_layer=False, lstm=True)
+    path = check_flow_path(path, trace, fn)
+    if b is not None:
+        b = check_b(b, trace, fn)
+    return _flow(trace, path, b)
+
+
+def _flow(trace, path, b):
+    """flow_matrix on checked arguments; the trace's own flow where it has one."""
     if b is None:
-        return trace.flow
-    return np.sqrt((trace.errors_by_source["a"][:, :, b] ** 2).sum(axis=-1))
+        if path == "cell":
+            return trace.flow
+        if path == "hidden":
+            return trace.flow_h
+        if getattr(trace.model, "num_layers", 1) == 1:
+            return trace.flow
+        return np.sqrt((top_layer_by_source(trace) ** 2).sum(axis=(2, 3)))
+    return np.sqrt((by_source(trace, path)[:, :, b] ** 2).sum(axis=-1))
+
+
+def top_spectral_radius(trace) -> float:
+    """ρ(W) of the top layer's W (trace.spectral_radius for one layer)."""
+    from ..layers import layer_key
+
+    L = getattr(trace.model, "num_layers", 1)
+    if L == 1:
+        return trace.spectral_radius
+    return float(np.abs(np.linalg.eigvals(trace.model.params[layer_key("W", L - 1)])).max())
 
 
 def heatmap_norm(flow):
@@ -44,8 +141,9 @@ def heatmap_norm(flow):
     return LogNorm(vmin=lo if lo < hi else hi / 10, vmax=hi)
 
 
-def draw_heatmap(fig, ax, flow, title):
-    """The flow heatmap on `ax`: rows s, columns t, zeros (t > s, masked terms) left blank."""
+def draw_heatmap(fig, ax, flow, title, symbol=SYMBOLS["a"]):
+    """The flow heatmap on `ax`: rows s, columns t, zeros (t > s, masked terms) left blank;
+    `symbol` names the error whose norm it shows."""
     import matplotlib
     from matplotlib.ticker import MaxNLocator
 
@@ -56,10 +154,10 @@ def draw_heatmap(fig, ax, flow, title):
     im = ax.imshow(data, cmap=cmap, norm=norm, origin="upper", interpolation="nearest",
                    extent=(-0.5, T - 0.5, T - 0.5, -0.5))
     if norm is None:
-        ax.text(0.5, 0.5, "no error flows: every ∂L(s)/∂a(t) is zero", transform=ax.transAxes,
+        ax.text(0.5, 0.5, f"no error flows: every {symbol} is zero", transform=ax.transAxes,
                 ha="center", va="center", fontsize=9)
     else:
-        fig.colorbar(im, ax=ax, label="‖∂L(s)/∂a(t)‖ (log scale)", shrink=0.9)
+        fig.colorbar(im, ax=ax, label=f"‖{symbol}‖ (log scale)", shrink=0.9)
         if T <= ANNOTATE_MAX_T:                      # the numbers themselves, in small heatmaps
             for s, t in zip(*np.nonzero(flow > 0)):
                 light = norm(flow[s, t]) > 0.6
@@ -75,7 +173,8 @@ def draw_heatmap(fig, ax, flow, title):
 
 
 def distance_curve(flow, s):
-    """(d, ‖∂L(s)/∂a(s−d)‖) for d = 0..s; zeros become NaN (a log scale cannot show them)."""
+    """(d, flow[s, s − d]) for d = 0..s, e.g. ‖∂L(s)/∂a(s−d)‖; zeros become NaN (a log scale
+    cannot show them)."""
     d = np.arange(s + 1)
     vals = flow[s, s - d]
     return d, np.where(vals > 0, vals, np.nan)
@@ -86,8 +185,9 @@ def _log_if_positive(ax, lines):
         ax.set_yscale("log")
 
 
-def draw_distance(ax, flow, sources, *, rho=None, title=""):
-    """‖∂L(s)/∂a(t)‖ against s − t, one line per source step s; with rho, the line ρ^(s−t)."""
+def draw_distance(ax, flow, sources, *, rho=None, title="", symbol=SYMBOLS["a"]):
+    """‖∂L(s)/∂a(t)‖ (or the norm of `symbol`) against s − t, one line per source step s; with
+    rho, the line ρ^(s−t)."""
     import matplotlib
     from matplotlib.ticker import MaxNLocator
 
@@ -107,7 +207,7 @@ def draw_distance(ax, flow, sources, *, rho=None, title=""):
         ys.append(ref)
     _log_if_positive(ax, ys)
     ax.set_xlabel("distance s − t (steps back from the loss term)")
-    ax.set_ylabel("‖∂L(s)/∂a(t)‖")
+    ax.set_ylabel(f"‖{symbol}‖")
     ax.set_xlim(-0.5, T - 0.5)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=min(T, 10)))
     ax.grid(True, which="major", alpha=0.3)
@@ -126,13 +226,16 @@ def _check_source(source, T, fn):
                      f"[0, {T - 1}]. Got {source!r} instead.")
 
 
-def error_flow(trace_or_traces, *, b=None, source="last", reference=False, labels=None):
+def error_flow(trace_or_traces, *, b=None, source="last", reference=False, labels=None, path=None):
     """The error-flow heatmap and, beside it, the error norm against the distance s − t.
 
-    trace_or_traces: one Trace, or a list of them (one row each). b: None for the whole batch
-    (trace.flow), or one sequence. source: the lines of the right panel, 'last' (s = T − 1),
-    'all' (one per s) or one step s. reference: also draw ‖∂L(s)/∂a(s)‖·ρ(W)^(s−t), exact for the
-    identity activation with W = r·(orthogonal). labels: a title for each row.
+    trace_or_traces: one trace, or a list of them (one row each): the Trace of a SimpleRNN
+    (‖∂L(s)/∂a(t)‖; of the top layer if it has several) or the LSTMTrace of an LSTM (of its top
+    layer). b: None for the whole batch, or one sequence. source: the lines of the right panel,
+    'last' (s = T − 1), 'all' (one per s) or one step s. reference: also draw
+    ‖∂L(s)/∂a(s)‖·ρ(W)^(s−t), exact for the identity activation with W = r·(orthogonal); SimpleRNN
+    traces only. labels: a title for each row. path: for LSTM traces, "cell" (the default,
+    ‖∂L(s)/∂c(t)‖, trace.flow) or "hidden" (‖∂L(s)/∂y(t)‖, trace.flow_h); None for SimpleRNN.
     """
     fn = "error_flow"
     require_matplotlib(fn)
@@ -140,24 +243,34 @@ def error_flow(trace_or_traces, *, b=None, source="last", reference=False, label
     if not traces:
         raise ValueError(f"The 'trace_or_traces' argument of {fn} must be a Trace or a non-empty "
                          f"list of Traces. Got an empty {type(trace_or_traces).__name__}.")
-    traces = [check_trace(tr, fn) for tr in traces]
+    traces = [check_trace(tr, fn, one_layer=False, lstm=True) for tr in traces]
+    paths = [check_flow_path(path, tr, fn) for tr in traces]
+    if reference and any(is_lstm(tr) for tr in traces):
+        raise ValueError(f"The 'reference' parameter of {fn} draws ρ(W)^(s−t), the decay of a "
+                         f"SimpleRNN's error through one matrix W per step; an LSTM's error has no "
+                         f"such line (the cell path is scaled by the forget gates f(t), the hidden "
+                         f"path by R and the gates). Pass reference=False for LSTM traces.")
     if labels is None:
         labels = [None] * len(traces)
     elif isinstance(labels, str) or len(labels) != len(traces):
         raise ValueError(f"The 'labels' parameter of {fn} must be a list of {len(traces)} titles, one "
                          f"per trace. Got {labels!r} instead.")
+    rows = [(None if b is None else check_b(b, tr, fn)) for tr in traces]
     fig = new_figure((11.5, 4.2 * len(traces)))
     axes = fig.subplots(len(traces), 2, squeeze=False, width_ratios=(1.15, 1))
-    for row, (tr, label) in enumerate(zip(traces, labels)):
-        bb = None if b is None else check_b(b, tr, fn)
-        flow = flow_matrix(tr, bb)
+    for row, (tr, label, p, bb) in enumerate(zip(traces, labels, paths, rows)):
+        flow = _flow(tr, p, bb)
         sources = _check_source(source, flow.shape[0], fn)
         who = "the whole batch" if bb is None else f"sequence b = {bb}"
+        layers = getattr(tr.model, "num_layers", 1)
+        where = ", ".join(x for x in (PATH_NAMES[p], "top layer" if layers > 1 else "") if x)
+        where = f" ({where})" if where else ""
         head = f"{label}: " if label else ""
-        draw_heatmap(fig, axes[row, 0], flow, f"{head}error flow ‖∂L(s)/∂a(t)‖, {who}")
+        symbol = SYMBOLS[p]
+        draw_heatmap(fig, axes[row, 0], flow, f"{head}error flow ‖{symbol}‖{where}, {who}", symbol)
         what = "the last loss term" if source == "last" else "each loss term L(s)"
-        draw_distance(axes[row, 1], flow, sources, rho=tr.spectral_radius if reference else None,
-                      title=f"{head}how far back the error of {what} reaches")
+        draw_distance(axes[row, 1], flow, sources, rho=top_spectral_radius(tr) if reference else None,
+                      title=f"{head}how far back the error of {what} reaches", symbol=symbol)
     return fig
 
 
