@@ -8,6 +8,8 @@ without them and each function then raises an ImportError saying what to install
     tr = bptt.viz.demo_trace()                       # a tiny SimpleRNN reading "hell" -> "ello"
     unfolded_network(tr, vocab=DEMO_VOCAB)           # the article's unfolded network, with values
     error_flow(tr)                                   # ‖∂L(s)/∂a(t)‖: heatmap and norm vs s − t
+    error_flow(lstm_tr, path="cell")                 # an LSTM: ‖∂L(s)/∂c(t)‖, or "hidden": ‖∂L(s)/∂y(t)‖
+    flow_comparison([rnn_tr, lstm_tr])               # how far back each one's error reaches
     vanishing_exploding()                            # W = r·(orthogonal), r < 1 and r > 1
     per_step_contributions(tr, "W")                  # (∂J/∂W)^(t) per step and their sum ∂J/∂W
     hidden_states(tr)                                # h(t), units × steps
@@ -20,12 +22,13 @@ from ._common import DEMO_TEXT, DEMO_VOCAB, demo_trace, fig_to_rgba, format_valu
 from .animation import animation_frames, error_animation, error_frame, source_colors
 from .figures import hidden_states, per_step_contributions, save_demo_figures
 from .flow import error_flow, flow_matrix, orthogonal_rnn_trace, vanishing_exploding
+from .lstm_flow import flow_comparison
 from .unfolded import unfolded_network
 
 __all__ = [
     "DEMO_TEXT", "DEMO_VOCAB", "animation_frames", "demo_trace", "error_animation", "error_flow",
     "error_frame",
-    "fig_to_rgba", "flow_matrix", "format_values", "hidden_states", "orthogonal_rnn_trace",
+    "fig_to_rgba", "flow_comparison", "flow_matrix", "format_values", "hidden_states", "orthogonal_rnn_trace",
     "per_step_contributions", "save_demo_figures", "save_png", "source_colors", "unfolded_network",
     "vanishing_exploding",
 ]

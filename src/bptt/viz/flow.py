@@ -141,15 +141,15 @@ def heatmap_norm(flow):
     return LogNorm(vmin=lo if lo < hi else hi / 10, vmax=hi)
 
 
-def draw_heatmap(fig, ax, flow, title, symbol=SYMBOLS["a"]):
+def draw_heatmap(fig, ax, flow, title, symbol=SYMBOLS["a"], norm=None):
     """The flow heatmap on `ax`: rows s, columns t, zeros (t > s, masked terms) left blank;
-    `symbol` names the error whose norm it shows."""
+    `symbol` names the error whose norm it shows; `norm` is its own LogNorm unless given."""
     import matplotlib
     from matplotlib.ticker import MaxNLocator
 
     T = flow.shape[0]
     cmap = matplotlib.colormaps[HEATMAP_CMAP].with_extremes(bad="white")
-    norm = heatmap_norm(flow)
+    norm = heatmap_norm(flow) if norm is None else norm
     data = np.ma.masked_where(~(flow > 0), flow)
     im = ax.imshow(data, cmap=cmap, norm=norm, origin="upper", interpolation="nearest",
                    extent=(-0.5, T - 0.5, T - 0.5, -0.5))
@@ -235,7 +235,8 @@ def error_flow(trace_or_traces, *, b=None, source="last", reference=False, label
     'last' (s = T − 1), 'all' (one per s) or one step s. reference: also draw
     ‖∂L(s)/∂a(s)‖·ρ(W)^(s−t), exact for the identity activation with W = r·(orthogonal); SimpleRNN
     traces only. labels: a title for each row. path: for LSTM traces, "cell" (the default,
-    ‖∂L(s)/∂c(t)‖, trace.flow) or "hidden" (‖∂L(s)/∂y(t)‖, trace.flow_h); None for SimpleRNN.
+    ‖∂L(s)/∂c(t)‖, trace.flow) or "hidden" (‖∂L(s)/∂y(t)‖, trace.flow_h); None for SimpleRNN;
+    or a list with one path per trace: error_flow([tr, tr], path=["cell", "hidden"]) draws both.
     """
     fn = "error_flow"
     require_matplotlib(fn)
@@ -244,7 +245,13 @@ def error_flow(trace_or_traces, *, b=None, source="last", reference=False, label
         raise ValueError(f"The 'trace_or_traces' argument of {fn} must be a Trace or a non-empty "
                          f"list of Traces. Got an empty {type(trace_or_traces).__name__}.")
     traces = [check_trace(tr, fn, one_layer=False, lstm=True) for tr in traces]
-    paths = [check_flow_path(path, tr, fn) for tr in traces]
+    if isinstance(path, (list, tuple)):
+        if len(path) != len(traces):
+            raise ValueError(f"The 'path' parameter of {fn} must be one path for every trace, or "
+                             f"a list of {len(traces)}, one per trace. Got {path!r} instead.")
+        paths = [check_flow_path(p, tr, fn) for p, tr in zip(path, traces)]
+    else:
+        paths = [check_flow_path(path, tr, fn) for tr in traces]
     if reference and any(is_lstm(tr) for tr in traces):
         raise ValueError(f"The 'reference' parameter of {fn} draws ρ(W)^(s−t), the decay of a "
                          f"SimpleRNN's error through one matrix W per step; an LSTM's error has no "
