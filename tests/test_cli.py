@@ -254,3 +254,10 @@ def test_lstm_end_to_end(corpus, tmp_path):
     assert r.returncode == 0 and r.stdout.startswith("the")
     r = bptt("eval", tmp_path / "full", corpus, "--json")
     assert r.returncode == 0 and json.loads(r.stdout)["bpc"] > 0
+
+
+def test_explain_lstm(tmp_path):
+    page = tmp_path / "lstm.html"
+    r = bptt("explain", "--kind", "lstm", "--out", page)
+    assert r.returncode == 0, r.stderr
+    assert '"kind": "lstm"' in page.read_text(encoding="utf-8").replace('"kind":"lstm"', '"kind": "lstm"')

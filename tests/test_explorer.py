@@ -55,6 +55,30 @@ def dense_trace():
     return model.trace(x, y, h0=h0, mask=mask)
 
 
+def is_lstm(tr) -> bool:
+    return getattr(tr.model, "kind", "rnn") == "lstm"
+
+
+def param_names(tr):
+    return tuple(tr.model.params) if is_lstm(tr) else PARAMS
+
+
+def preactivations(tr) -> dict:
+    """ẑ, î, f̂, ô of a one-layer LSTM trace, computed here independently of the library."""
+    p, (y0, c0) = tr.model.params, tr.h0
+    Y, C, x = tr.forward.h, tr.forward.c, tr.x
+    y_prev, c_prev = np.concatenate([y0[None], Y[:-1]]), np.concatenate([c0[None], C[:-1]])
+    out = {}
+    for g in "zifo":
+        W = p[f"W_{g}"]
+        wx = W.T[x] if x.dtype.kind in "iu" else np.einsum("hd,tbd->tbh", W, x)
+        pre = wx + np.einsum("hk,tbk->tbh", p[f"R_{g}"], y_prev) + p[f"b_{g}"]
+        if "p_i" in p and g != "z":
+            pre = pre + p[f"p_{g}"] * (C if g == "o" else c_prev)
+        out[f"forward.{g}_hat"] = pre
+    return out
+
+
 def expected_values(tr, lr) -> dict:
     """data-key -> array indexed by the element's (s, t, b, i, j) attributes, from the Python trace."""
     T, B, H = tr.forward.h.shape
@@ -67,14 +91,21 @@ def expected_values(tr, lr) -> dict:
         terms = 0.5 * ((fwd.o - tr.y) ** 2).sum(-1) * tr.mask / B
         onehot = None
     out = {
-        "forward.a": fwd.a, "forward.h": fwd.h, "forward.o": fwd.o, "forward.y_hat": fwd.y_hat,
-        "h0": tr.h0, "x": tr.x, "y": tr.y, "mask": tr.mask, "loss": np.array(tr.loss),
-        "loss_terms": terms, "dh0": tr.dh0, "onehot.y": onehot,
-        "errors.o": tr.errors["o"], "errors.h": tr.errors["h"], "errors.a": tr.errors["a"],
-        "norm.errors_by_source.a": np.linalg.norm(tr.errors_by_source["a"], axis=-1),
-        "norm.errors_by_source.h": np.linalg.norm(tr.errors_by_source["h"], axis=-1),
+        "forward.h": fwd.h, "forward.o": fwd.o, "forward.y_hat": fwd.y_hat,
+        "x": tr.x, "y": tr.y, "mask": tr.mask, "loss": np.array(tr.loss),
+        "loss_terms": terms, "onehot.y": onehot,
+        "errors.o": tr.errors["o"], "errors.h": tr.errors["h"],
     }
-    for k in PARAMS:
+    for k, arr in tr.errors_by_source.items():
+        out["norm.errors_by_source." + k] = np.linalg.norm(arr, axis=-1)
+    if is_lstm(tr):
+        out.update({"forward.c": fwd.c, "h0.0": tr.h0[0], "h0.1": tr.h0[1],
+                    "dh0.0": tr.dh0[0], "dh0.1": tr.dh0[1], **preactivations(tr)})
+        out.update({f"forward.gates.{g}": fwd.gates[g] for g in "zifo"})
+        out.update({f"errors.{k}": tr.errors[k] for k in ("c", "z_hat", "i_hat", "f_hat", "o_hat")})
+    else:
+        out.update({"forward.a": fwd.a, "h0": tr.h0, "dh0": tr.dh0, "errors.a": tr.errors["a"]})
+    for k in param_names(tr):
         out["params." + k] = m.params[k]
         out["per_step." + k] = tr.per_step[k]
         out["grads." + k] = tr.grads[k]
@@ -83,19 +114,22 @@ def expected_values(tr, lr) -> dict:
 
 
 def json_values(data) -> dict:
-    """The same keys, from the embedded JSON."""
-    out = {"h0": decode(data["h0"]), "x": decode(data["x"]), "y": decode(data["y"]),
-           "loss": decode(data["loss"]), "loss_terms": decode(data["loss_terms"]),
-           "dh0": decode(data["dh0"]), "mask": decode(data["mask"])}
-    for k, arr in data["forward"].items():
-        out["forward." + k] = decode(arr)
-    for k, arr in data["errors"].items():
-        out["errors." + k] = decode(arr)
-    for k, arr in data["errors_by_source"].items():
-        out["norm.errors_by_source." + k] = np.linalg.norm(decode(arr), axis=-1)
-    for group in ("params", "per_step", "grads", "updated"):
-        for k, arr in data[group].items():
-            out[f"{group}.{k}"] = decode(arr)
+    """The same keys, from the embedded JSON: every array under its dotted path."""
+    out = {}
+
+    def flatten(prefix, v):
+        if isinstance(v, dict):
+            for k, e in v.items():
+                flatten(f"{prefix}.{k}" if prefix else k, e)
+        else:
+            out[prefix] = decode(v)
+    flatten("", {k: v for k, v in data.items() if k != "config"})
+    if data["config"].get("kind") == "lstm":
+        for k in ("h0", "dh0"):
+            out[k + ".0"], out[k + ".1"] = out[k]
+    for k in list(out):
+        if k.startswith("errors_by_source."):
+            out["norm." + k] = np.linalg.norm(out[k], axis=-1)
     if data["config"]["output"] == "softmax":
         out["onehot.y"] = np.eye(data["config"]["output_size"])[out["y"].astype(int)]
     return out
@@ -140,7 +174,7 @@ def test_embedded_json_equals_the_trace_exactly(which, tok_trace, dense):
     T, B, H = tr.forward.h.shape
     m = tr.model
     cfg = data["config"]
-    assert cfg["activation"] == m.activation and cfg["output"] == m.output
+    assert cfg["activation"] == m.activation and cfg["output"] == m.output and cfg["kind"] == "rnn"
     assert (cfg["input_size"], cfg["hidden_size"], cfg["output_size"]) == (m.input_size, H, m.output_size)
     assert (cfg["T"], cfg["B"], cfg["lr"]) == (T, B, lr)
     assert cfg["tokens"] == (which != "dense") and cfg["dtype"] == tr.forward.h.dtype.name
@@ -174,12 +208,12 @@ def test_payload_is_what_the_page_embeds(tok_trace):
 
 
 def test_page_loads_nothing_from_the_network(tok_trace, dense):
-    for tr in (tok_trace, dense):
+    for tr in (tok_trace, dense, default_explorer_trace(kind="lstm")):
         page = explorer_html(tr)
         assert "http://" not in page and "https://" not in page
         assert not re.search(r"""["'(=]\s*//""", page)                      # no protocol-relative URL
         assert not re.search(r"""\b(src|href)\s*=\s*["'](?!data:)""", page)    # only data: links
-        assert "@import" not in page and "url(" not in page.replace("url(#bptt-arrow", "")
+        assert "@import" not in page and not re.search(r"url\((?!#)", page)    # only url(#local-id)
         assert page.startswith("<!DOCTYPE html>")
 
 
@@ -288,7 +322,7 @@ def test_explain_errors(tmp_path):
 
 
 def test_explorer_html_errors(tok_trace, monkeypatch):
-    with pytest.raises(TypeError, match=r"'trace' argument of explorer_html must be the Trace of a SimpleRNN"):
+    with pytest.raises(TypeError, match=r"'trace' argument of explorer_html must be the trace of a SimpleRNN or an LSTM"):
         explorer_html({"forward": 1})
     with pytest.raises(ValueError, match=r"'lr' parameter of explorer_html"):
         explorer_html(tok_trace, lr=-0.1)
@@ -305,7 +339,7 @@ def test_explorer_html_errors(tok_trace, monkeypatch):
     with pytest.raises(TypeError, match=r"'vocab' parameter of explorer_html"):
         explorer_html(tok_trace, vocab=3)
     stacked = bptt.SimpleRNN(4, 3, 4, num_layers=2).trace(np.array([[1], [2]]), np.array([[0], [3]]))
-    with pytest.raises(ValueError, match=r"one-layer SimpleRNN; .* Got num_layers=2"):
+    with pytest.raises(ValueError, match=r"one-layer SimpleRNN or LSTM; .* Got num_layers=2"):
         explorer_html(stacked)
     monkeypatch.setattr(explorer, "MAX_NUMBERS", 100)
     with pytest.raises(ValueError, match=r"too large for the explorer: T=4, B=1, H=3 .* above its limit of 100"):

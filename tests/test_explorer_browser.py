@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 
 from bptt.viz.explorer import DEFAULT_VOCAB, default_explorer_trace, explorer_html, write_explorer
-from test_explorer import dense_trace, embedded_json, expected_values, json_values, shown_equals
+from test_explorer import (dense_trace, embedded_json, expected_values, is_lstm, json_values,
+                           param_names, shown_equals)
 
 pytestmark = pytest.mark.browser
 
@@ -143,24 +144,33 @@ def walk(page, tr, data, advance, b=0):
     T = tr.forward.h.shape[0]
     N = 2 * T + 5
     py, js = expected_values(tr, LR), json_values(data)
+    lstm = is_lstm(tr)
+    computed = ["forward.h", "forward.o"] + (["forward.c"] + [f"forward.gates.{g}" for g in "zifo"]
+                                             if lstm else ["forward.a"])
+    initial = ["dh0.0", "dh0.1"] if lstm else ["dh0"]
     for k in range(N):
         assert state(page) == [k, expected_phase(k, T)]
         shown, checked = check_numbers(page, py, js, b)
         assert checked > 0
-        assert keys_at(shown, "forward.h") == set(range(min(k, T)))          # t < k computed
+        for key in computed:
+            assert keys_at(shown, key) == set(range(min(k, T))), key           # t < k computed
         first_back = 2 * T + 1 - k                                           # errors for t >= this
-        assert keys_at(shown, "errors.a") == (set(range(max(first_back, 0), T)) if k >= T + 2 else set())
-        assert keys_at(shown, "errors.o") == keys_at(shown, "errors.a") == keys_at(shown, "errors.h")
+        errs = set(range(max(first_back, 0), T)) if k >= T + 2 else set()
+        for key in tr.errors:                                                # o, h, a / o, h, c, *_hat
+            assert keys_at(shown, "errors." + key) == errs, key
+        for key in initial:                                                  # ∂J/∂(initial state)
+            assert any(e["key"] == key for e in shown) == (k >= 2 * T + 1), key
         assert any(e["key"] == "loss" for e in shown) == (k >= T + 1)
-        bars = page.evaluate("""() => Array.from(document.querySelectorAll('[data-bar="a"]')).map(
-            e => [Number(e.dataset.s), Number(e.dataset.t), Number(e.getAttribute('width'))])""")
-        norms = np.linalg.norm(tr.errors_by_source["a"][:, :, b], axis=-1)    # (s, t)
-        want = {(s, t) for t in keys_at(shown, "errors.a") for s in range(t, T) if norms[s, t] > 0}
-        assert {(s, t) for s, t, _ in bars} == want                          # one segment per L(s)
-        if bars:                                                             # lengths ∝ ‖∂L(s)/∂a(t)‖
-            s0, t0, w0 = max(bars, key=lambda bar: bar[2])
-            for s, t, w in bars:
-                assert abs(w - norms[s, t] * w0 / norms[s0, t0]) < 0.01
+        for kind in tr.errors_by_source:                                     # a, h / c, h
+            bars = page.evaluate(f"""() => Array.from(document.querySelectorAll('[data-bar="{kind}"]')).map(
+                e => [Number(e.dataset.s), Number(e.dataset.t), Number(e.getAttribute('width'))])""")
+            norms = np.linalg.norm(tr.errors_by_source[kind][:, :, b], axis=-1)   # (s, t)
+            want = {(s, t) for t in errs for s in range(t, T) if norms[s, t] > 0}
+            assert {(s, t) for s, t, _ in bars} == want, kind                # one segment per L(s)
+            if bars:                                                         # lengths ∝ ‖∂L(s)/∂a(t)‖
+                s0, t0, w0 = max(bars, key=lambda bar: bar[2])
+                for s, t, w in bars:
+                    assert abs(w - norms[s, t] * w0 / norms[s0, t0]) < 0.01
         per_step = {int(e["t"]) for e in shown if e["key"].startswith("per_step.")}
         assert per_step == (set(range(T)) if k >= 2 * T + 2 else set())
         assert any(e["key"].startswith("grads.") for e in shown) == (k >= 2 * T + 3)
@@ -172,7 +182,7 @@ def walk(page, tr, data, advance, b=0):
 
 def check_update(page, tr, py):
     """At the update step: θ before, ∂J/∂θ and θ after = θ − lr·∂J/∂θ, for every parameter."""
-    for name in ("U", "W", "b", "V", "c"):
+    for name in param_names(tr):
         page.click(f'#bptt-grads [data-param="{name}"]')
         cells = page.evaluate(READ)
         after = [e for e in cells if e["key"] == f"updated.{name}"]

@@ -156,3 +156,14 @@ def test_large_traces_are_refused_with_their_size(rng):
     with pytest.raises(ValueError, match=r"'layer' argument of LSTMTrace.by_source must be an int in "
                                          r"\[-1, 1\). Got 1"):
         tr.by_source(1)
+
+
+def test_lstm_trace_shows_the_explorer_in_jupyter():
+    import bptt
+    rng = np.random.default_rng(0)
+    model = bptt.LSTM(3, 2, 3, seed=0)
+    tr = model.trace(rng.integers(0, 3, size=(3, 1)), rng.integers(0, 3, size=(3, 1)))
+    assert tr._repr_html_().startswith("<iframe")
+    deep = bptt.LSTM(3, 2, 3, num_layers=2, seed=0).trace(rng.integers(0, 3, size=(3, 1)),
+                                                         rng.integers(0, 3, size=(3, 1)))
+    assert deep._repr_html_() is None

@@ -120,6 +120,8 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--model", metavar="DIR")
     x.add_argument("--input", metavar="TEXT")
     x.add_argument("--seed", type=_seed, default=0)
+    x.add_argument("--kind", choices=("rnn", "lstm"), default=None,
+                   help="the built-in model's kind (a --model DIR knows its own)")
     x.add_argument("--out", required=True, metavar="FILE.html")
     x.set_defaults(func="run_explain")
     f = sub.add_parser("figures", help="write the article's figures from a small model's real numbers")

@@ -113,7 +113,8 @@ def run_explain(args, out=print) -> int:
     model = vocab = None
     if args.model:
         model, vocab, _ = load_model(args.model)
-    path = explain(args.out, model=model, vocab=vocab, input_text=args.input, seed=args.seed)
+    path = explain(args.out, model=model, vocab=vocab, input_text=args.input, seed=args.seed,
+                   kind=args.kind)
     out(f"explorer written to {path}")
     return 0
 

@@ -65,6 +65,11 @@ class LSTMTrace:
     def _check_size(self, what, shape):
         check_size(what, shape, self.max_bytes)
 
+    def _repr_html_(self):
+        """The interactive explorer in Jupyter (one layer); the plain repr for stacked models."""
+        from .viz.explorer import explorer_html
+        return None if self.model.num_layers != 1 else explorer_html(self, inline=True)
+
     def by_source(self, layer: int = -1) -> dict:
         """{"c", "h"}, each (T, T, B, H): [s, t] = ∂L(s)/∂c(t) and ∂L(s)/∂y(t) of `layer`."""
         L = len(self._layers)

@@ -1,28 +1,47 @@
-"""The interactive BPTT explorer: one self-contained HTML page of one traced forward + BPTT pass.
+"""The interactive BPTT explorer: one self-contained HTML page of one traced forward + BPTT pass
+of a one-layer SimpleRNN or LSTM.
 
     tr = model.trace(x, y, h0, mask)
     html = explorer_html(tr, lr=0.1)               # a full page (str), no external URLs at all
     write_explorer(tr, "bptt.html")                # the same page, written atomically
     explain("bptt.html", input_text="hello")       # `bptt explain`: the built-in tiny model
+    explain("lstm.html", kind="lstm")              # the built-in tiny LSTM
 
-The page shows the network unfolded in time (x(t) at the bottom, a(t) and h(t) in the middle,
-o(t), ŷ(t) and L(t) on top, h(−1) = h0 on the left) and steps through it with Back / Next /
-Reset or the ←/→ keys: forward propagation t = 0 .. T−1, the loss J, the errors ∂J/∂o(t),
-∂J/∂h(t), ∂J/∂a(t) from t = T−1 down to 0 (each with a bar that splits it by the loss term L(s)
-it comes from, in L(s)'s colour), the per-step contributions (∂J/∂θ)^(t) of a chosen
-parameter, their sum ∂J/∂θ, and the one update θ ← θ − η ∂J/∂θ. Hovering over or clicking a
-node shows the equation that produced it, with its numbers.
+The page shows the network unfolded in time and steps through it with Back / Next / Reset or the
+←/→ keys: forward propagation t = 0 .. T−1, the loss J, the errors from t = T−1 down to 0 (each
+with a bar that splits it by the loss term L(s) it comes from, in L(s)'s colour), the per-step
+contributions (∂J/∂θ)^(t) of a chosen parameter, their sum ∂J/∂θ, and the one update
+θ ← θ − η ∂J/∂θ. Hovering over or clicking a node shows the equation that produced it, with its
+numbers, and once the backward pass reaches it, the equation of its error.
+
+SimpleRNN: x(t) at the bottom, a(t) and h(t) in the middle, o(t), ŷ(t) and L(t) on top, h(−1) = h0
+on the left; errors ∂J/∂o(t), ∂J/∂h(t), ∂J/∂a(t), split by source on a(t) and h(t).
+
+LSTM (Greff et al. notation): x(t) at the bottom, the block input z(t) and the gates i(t), f(t),
+o(t) above it, the cell c(t) with the cell path c(t−1) → c(t) drawn as one horizontal line (the
+"constant error carousel"), the block output y(t) (the h of SimpleRNN), then the output layer
+and L(t); y(−1), c(−1) on the left. Errors ∂J/∂y(t), ∂J/∂c(t) (split by source, from
+errors_by_source["h"] and ["c"]) and the gates' pre-activation errors ∂J/∂ẑ(t), ∂J/∂î(t),
+∂J/∂f̂(t), ∂J/∂ô(t). On the page the output layer's logits (JSON forward.o, errors.o) are written
+v(t) and the targets y*(t), so that o(t) is only the output gate and y(t) only the block output.
 
 Every number on the page comes from the JSON embedded in ``<script type="application/json"
 id="bptt-trace">`` (keys: config, params, x, y, h0, mask, forward, loss, loss_terms, errors,
 errors_by_source, dh0, per_step, grads, updated; arrays as nested lists shaped as in the Python
-API, token ids as ints; NaN and ±inf as the strings "NaN", "Infinity", "-Infinity"). Every
-displayed number is an element with ``data-key`` (a path into that JSON, e.g. "forward.h") and
-``data-s``/``data-t``/``data-b``/``data-i``/``data-j`` indices in the order of the array's axes,
-shown to 4 significant digits (JavaScript ``toPrecision(4)`` for 1e-3 <= |v| < 1e4, else
-``toExponential(3)``; 0 as "0", NaN as "NaN", ±inf as "inf"/"-inf"). Keys that are not JSON paths:
-``norm.errors_by_source.a`` (the norm over the last axis), ``onehot.y``, and ``derived.*`` (the
-terms of an equation, such as W h(t−1)).
+API, token ids as ints; NaN and ±inf as the strings "NaN", "Infinity", "-Infinity").
+``config.kind`` is "rnn" or "lstm". For an LSTM: config.peepholes; params in the model's order
+(W_z … W_o, R_z … R_o, b_z … b_o, p_i, p_f, p_o with peepholes, V, c); h0 and dh0 are the pairs
+[h0, c0] and [∂J/∂h0, ∂J/∂c0] (2, B, H); forward holds h (= y), c, o (logits), y_hat, h_last,
+c_last, gates {z, i, f, o} and the pre-activations z_hat, i_hat, f_hat, o_hat (recomputed here
+exactly as the reference step computes them; the trace does not keep them); errors o, h, c,
+z_hat, i_hat, f_hat, o_hat; errors_by_source c and h.
+
+Every displayed number is an element with ``data-key`` (a path into that JSON, e.g. "forward.h",
+"forward.gates.f", "h0.1") and ``data-s``/``data-t``/``data-b``/``data-i``/``data-j`` indices in
+the order of the array's axes, shown to 4 significant digits (JavaScript ``toPrecision(4)`` for
+1e-3 <= |v| < 1e4, else ``toExponential(3)``; 0 as "0", NaN as "NaN", ±inf as "inf"/"-inf").
+Keys that are not JSON paths: ``norm.errors_by_source.<k>`` (the norm over the last axis),
+``onehot.y``, and ``derived.*`` (the terms of an equation, such as W h(t−1)).
 
 `inline=True` (used by ``Trace._repr_html_`` in Jupyter) returns an ``<iframe srcdoc=...>``
 holding the same full page: its ids, styles and keys cannot clash with the notebook's or with
@@ -35,7 +54,6 @@ It reads ``trace.model.params`` when called, so show a trace before updating its
 from __future__ import annotations
 
 import html as _html
-import json
 import os
 from pathlib import Path
 
@@ -44,12 +62,18 @@ import numpy as np
 from .. import _validate as v
 from ..atomic import atomic_write_text
 from ..losses import per_step_loss
-from .explorer_page import page_html
+from ..lstm_reference import GATES, layer_names
+from ..lstm_trace import LSTMTrace
+from ..reference import input_projection
+from .explorer_page import json_array as _json_array
+from .explorer_page import page_html, script_json
 
 __all__ = ["explorer_html", "explorer_payload", "write_explorer", "default_explorer_trace",
-           "explain", "DEFAULT_VOCAB", "DEFAULT_TEXT", "MAX_NUMBERS"]
+           "explain", "lstm_preactivations", "DEFAULT_VOCAB", "DEFAULT_TEXT", "KINDS",
+           "MAX_NUMBERS"]
 
 PARAM_NAMES = ("U", "W", "b", "V", "c")
+KINDS = ("rnn", "lstm")
 MAX_NUMBERS = 500_000          # numbers in the embedded JSON (about 10 MB of HTML)
 DEFAULT_VOCAB = "ehlo"         # the built-in model's characters, in id order
 DEFAULT_TEXT = "hello"         # its input: predict each next character (T = 4)
@@ -57,43 +81,24 @@ DEFAULT_HIDDEN = 3
 MAX_TEXT = 26                  # characters of input text for `explain` (T <= 25)
 
 
-# -- JSON -----------------------------------------------------------------------------------------
-def _json_array(a):
-    """A nested list of an array; ints stay ints, NaN/±inf become "NaN"/"Infinity"/"-Infinity"."""
-    a = np.asarray(a)
-    if a.dtype.kind in "iub":
-        return a.astype(np.int64).tolist()
-    a = a.astype(np.float64)
-    finite = np.isfinite(a)
-    if finite.all():
-        return a.tolist()
-    out = a.astype(object)
-    bad = a[~finite]
-    out[~finite] = np.where(np.isnan(bad), "NaN", np.where(bad > 0, "Infinity", "-Infinity"))
-    return out.tolist()
-
-
-def _script_json(payload) -> str:
-    """JSON that is safe inside a <script> element: no '<' (so no '</script' or '<!--'),
-    no '>' or '&', and no U+2028/U+2029, each written as its \\u escape."""
-    text = json.dumps(payload, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-    for ch in ("&", "<", ">", "\u2028", "\u2029"):
-        text = text.replace(ch, f"\\u{ord(ch):04x}")
-    return text
-
-
 # -- validation -------------------------------------------------------------------------------------
-def _check_trace(trace, owner):
+def _check_trace(trace, owner) -> str:
+    """The trace's kind, "rnn" or "lstm", after checking it is one the explorer can draw."""
     model = getattr(trace, "model", None)
     params = getattr(model, "params", None)
     layers = getattr(model, "num_layers", 1)
     if layers != 1 and hasattr(trace, "forward"):
-        raise ValueError(f"The 'trace' argument of {owner} must come from a one-layer SimpleRNN; "
-                         f"the explorer draws one hidden layer. Got num_layers={layers}.")
-    if not (isinstance(params, dict) and set(params) == set(PARAM_NAMES)
+        raise ValueError(f"The 'trace' argument of {owner} must come from a one-layer SimpleRNN "
+                         f"or LSTM; the explorer draws one hidden layer. Got num_layers={layers}.")
+    kind = "lstm" if isinstance(trace, LSTMTrace) else "rnn"
+    names = (set(PARAM_NAMES) if kind == "rnn" else
+             {*layer_names(getattr(model, "peepholes", False)), "V", "c"})
+    if not (isinstance(params, dict) and set(params) == names
             and all(hasattr(trace, k) for k in ("forward", "errors", "per_step", "grads", "dh0"))):
-        raise TypeError(f"The 'trace' argument of {owner} must be the Trace of a SimpleRNN, as "
-                        f"returned by model.trace(x, y). Got {type(trace).__name__} instead.")
+        raise TypeError(f"The 'trace' argument of {owner} must be the trace of a SimpleRNN or an "
+                        f"LSTM, as returned by model.trace(x, y). Got {type(trace).__name__} "
+                        f"instead.")
+    return kind
 
 
 def _labels(vocab, owner):
@@ -110,19 +115,66 @@ def _labels(vocab, owner):
                     f"order, a list of str, or an object with .chars. Got {type(vocab).__name__}.")
 
 
-def _count_numbers(trace):
+def _count_numbers(trace, kind):
     T, B, H = trace.forward.h.shape
-    O, D = trace.model.params["V"].shape[0], trace.model.params["U"].shape[1]
-    per_sequence = T * (3 * H + 3 * O + D + 2) + 2 * T * T * H + 2 * H
+    O, D = trace.model.output_size, trace.model.input_size
+    per_h = 3 if kind == "rnn" else 16          # forward and error arrays (T, B, H) of each kind
+    per_sequence = T * (per_h * H + 3 * O + D + 2) + 2 * T * T * H + 6 * H
     per_param = sum(p.size for p in trace.model.params.values()) * (T + 3)
     return B * per_sequence + per_param
 
 
 # -- the payload ------------------------------------------------------------------------------------
+def _rnn_parts(trace) -> dict:
+    fwd, by_source = trace.forward, trace.errors_by_source
+    return {
+        "h0": _json_array(trace.h0), "dh0": _json_array(trace.dh0),
+        "forward": {k: _json_array(getattr(fwd, k)) for k in ("a", "h", "o", "y_hat", "h_last")},
+        "errors": {k: _json_array(trace.errors[k]) for k in ("o", "h", "a")},
+        "errors_by_source": {k: _json_array(by_source[k]) for k in ("a", "h")},
+    }
+
+
+def lstm_preactivations(trace) -> dict:
+    """ẑ(t), î(t), f̂(t), ô(t) (T, B, H) of a one-layer LSTM trace, computed with the same
+    operations as `lstm_reference.step_forward`, so that z = tanh(ẑ), i = σ(î), ... exactly."""
+    p, fwd, x = trace.model.params, trace.forward, trace.x
+    y0, c0 = trace.h0
+    Y, C = fwd.h, fwd.c
+    peep = "p_i" in p
+    out = {}
+    for g in GATES:
+        steps = []
+        for t in range(x.shape[0]):
+            y_prev, c_prev = (y0, c0) if t == 0 else (Y[t - 1], C[t - 1])
+            pre = input_projection(x[t], p[f"W_{g}"]) + y_prev @ p[f"R_{g}"].T + p[f"b_{g}"]
+            if peep and g in ("i", "f"):
+                pre = pre + p[f"p_{g}"] * c_prev            # p_i, p_f see c(t−1)
+            elif peep and g == "o":
+                pre = pre + p["p_o"] * C[t]                 # p_o sees c(t)
+            steps.append(pre)
+        out[f"{g}_hat"] = np.stack(steps)
+    return out
+
+
+def _lstm_parts(trace) -> dict:
+    fwd, by_source = trace.forward, trace.errors_by_source
+    forward = {k: _json_array(getattr(fwd, k)) for k in ("h", "c", "o", "y_hat", "h_last", "c_last")}
+    forward["gates"] = {g: _json_array(fwd.gates[g]) for g in GATES}
+    forward.update({k: _json_array(a) for k, a in lstm_preactivations(trace).items()})
+    return {
+        "h0": _json_array(np.stack(trace.h0)), "dh0": _json_array(np.stack(trace.dh0)),
+        "forward": forward,
+        "errors": {k: _json_array(trace.errors[k])
+                   for k in ("o", "h", "c", "z_hat", "i_hat", "f_hat", "o_hat")},
+        "errors_by_source": {k: _json_array(by_source[k]) for k in ("c", "h")},
+    }
+
+
 def explorer_payload(trace, *, lr=0.1, title=None, vocab=None) -> dict:
     """The dict that the page embeds as JSON (arrays as nested lists, shapes as in the trace)."""
     owner = "explorer_html"
-    _check_trace(trace, owner)
+    kind = _check_trace(trace, owner)
     lr = v.check_float(lr, "lr", owner, low=0)
     if title is not None and not isinstance(title, str):
         raise TypeError(f"The 'title' parameter of {owner} must be a str or None. "
@@ -130,9 +182,9 @@ def explorer_payload(trace, *, lr=0.1, title=None, vocab=None) -> dict:
     labels = _labels(vocab, owner)
     model, fwd = trace.model, trace.forward
     T, B, H = fwd.h.shape
-    O, D = model.params["V"].shape[0], model.params["U"].shape[1]
+    O, D = model.params["V"].shape[0], model.input_size
     tokens = trace.x.dtype.kind in "iu"
-    n = _count_numbers(trace)
+    n = _count_numbers(trace, kind)
     if n > MAX_NUMBERS:
         raise ValueError(f"The trace is too large for the explorer: T={T}, B={B}, H={H} need "
                          f"{n:,} numbers on the page, above its limit of {MAX_NUMBERS:,}. Trace "
@@ -142,43 +194,49 @@ def explorer_payload(trace, *, lr=0.1, title=None, vocab=None) -> dict:
         if len(labels) < need:
             raise ValueError(f"The 'vocab' parameter of {owner} must label every id: the model "
                              f"has {need} ids, but vocab has {len(labels)} labels.")
+    name = type(model).__name__
     if title is None:
-        title = f"BPTT explorer: SimpleRNN (D={D}, H={H}, O={O}), T={T}"
+        title = f"BPTT explorer: {name} (D={D}, H={H}, O={O}), T={T}"
     params = model.params
-    by_source = trace.errors_by_source
+    names = PARAM_NAMES if kind == "rnn" else tuple(params)
     loss_terms = per_step_loss(model.output, fwd.o, trace.y) * trace.mask / B   # L(t) of each b
     config = {
-        "model": type(model).__name__, "activation": model.activation, "output": model.output,
-        "loss": "cross-entropy" if model.output == "softmax" else "squared error",
+        "model": name, "kind": kind, "activation": getattr(model, "activation", "tanh"),
+        "output": model.output, "loss": "cross-entropy" if model.output == "softmax" else "squared error",
         "input_size": D, "hidden_size": H, "output_size": O, "T": T, "B": B, "lr": lr,
         "tokens": bool(tokens), "labels": labels, "title": title,
         "dtype": str(np.asarray(fwd.h).dtype),
     }
+    if kind == "lstm":
+        config.update(gate_activation="sigmoid", peepholes=bool(model.peepholes))
+    parts = _rnn_parts(trace) if kind == "rnn" else _lstm_parts(trace)
     return {
         "config": config,
-        "params": {k: _json_array(params[k]) for k in PARAM_NAMES},
-        "x": _json_array(trace.x), "y": _json_array(trace.y), "h0": _json_array(trace.h0),
-        "mask": _json_array(trace.mask),
-        "forward": {k: _json_array(getattr(fwd, k)) for k in ("a", "h", "o", "y_hat", "h_last")},
+        "params": {k: _json_array(params[k]) for k in names},
+        "x": _json_array(trace.x), "y": _json_array(trace.y), "h0": parts["h0"],
+        "mask": _json_array(trace.mask), "forward": parts["forward"],
         "loss": _json_array(trace.loss), "loss_terms": _json_array(loss_terms),
-        "errors": {k: _json_array(trace.errors[k]) for k in ("o", "h", "a")},
-        "errors_by_source": {k: _json_array(by_source[k]) for k in ("a", "h")},
-        "dh0": _json_array(trace.dh0),
-        "per_step": {k: _json_array(trace.per_step[k]) for k in PARAM_NAMES},
-        "grads": {k: _json_array(trace.grads[k]) for k in PARAM_NAMES},
-        "updated": {k: _json_array(params[k] - lr * trace.grads[k]) for k in PARAM_NAMES},
+        "errors": parts["errors"], "errors_by_source": parts["errors_by_source"],
+        "dh0": parts["dh0"],
+        "per_step": {k: _json_array(trace.per_step[k]) for k in names},
+        "grads": {k: _json_array(trace.grads[k]) for k in names},
+        "updated": {k: _json_array(params[k] - lr * trace.grads[k]) for k in names},
     }
 
 
 # -- the page -----------------------------------------------------------------------------------------
 def _iframe_height(payload) -> int:
     c = payload["config"]
+    if c["kind"] == "lstm":
+        cells = 2 * c["output_size"] + 4 * c["hidden_size"] + 1
+        return 420 + 24 * min(cells, 60) + 320
     cells = 2 * c["output_size"] + 2 * c["hidden_size"] + (1 if c["tokens"] else c["input_size"])
     return 420 + 24 * min(cells, 60) + 280
 
 
 def explorer_html(trace, *, inline=False, title=None, lr=0.1, vocab=None) -> str:
-    """The explorer of `trace` as one self-contained HTML page (inline JS, CSS and SVG).
+    """The explorer of `trace` (a one-layer SimpleRNN's or LSTM's, from model.trace(x, y)) as one
+    self-contained HTML page (inline JS, CSS and SVG).
 
     lr is the η of the update shown at the end; vocab (optional) labels token ids: a str of
     characters in id order, a list of str, or an object with `.chars` such as bptt.data.Vocab.
@@ -188,10 +246,11 @@ def explorer_html(trace, *, inline=False, title=None, lr=0.1, vocab=None) -> str
         raise TypeError(f"The 'inline' parameter of explorer_html must be a bool. "
                         f"Got {type(inline).__name__} instead.")
     payload = explorer_payload(trace, lr=lr, title=title, vocab=vocab)
-    page = page_html(payload["config"]["title"], _script_json(payload))
+    config = payload["config"]
+    page = page_html(config["title"], script_json(payload), config["kind"])
     if not inline:
         return page
-    return (f'<iframe class="bptt-explorer" title="{_html.escape(payload["config"]["title"])}" '
+    return (f'<iframe class="bptt-explorer" title="{_html.escape(config["title"])}" '
             f'srcdoc="{_html.escape(page, quote=True)}" style="width:100%;'
             f'height:{_iframe_height(payload)}px;border:1px solid #d0d7de;border-radius:6px">'
             f'</iframe>')
@@ -229,20 +288,31 @@ def _check_text(text, owner):
     return text
 
 
-def default_explorer_trace(seed=0, input_text=None):
-    """The built-in example: a SimpleRNN(4, 3, 4) (tanh, softmax) with random weights from `seed`,
-    reading "hello" one character at a time (vocabulary DEFAULT_VOCAB = "ehlo", token inputs)
-    and predicting each next character: x = "hell", y = "ello", T = 4, B = 1."""
-    return _default_trace(seed, input_text, "default_explorer_trace")
+def default_explorer_trace(seed=0, input_text=None, kind="rnn"):
+    """The built-in example, reading "hello" one character at a time (vocabulary DEFAULT_VOCAB =
+    "ehlo", token inputs) and predicting each next character: x = "hell", y = "ello", T = 4, B = 1.
+
+    kind="rnn": a SimpleRNN(4, 3, 4) (tanh, softmax); kind="lstm": an LSTM(4, 3, 4) (one layer,
+    no peepholes, softmax); random weights from `seed`."""
+    return _default_trace(seed, input_text, kind, "default_explorer_trace")
 
 
-def _default_trace(seed, input_text, owner):
+def _check_kind(kind, owner):
+    if kind not in KINDS:
+        raise ValueError(f"The 'kind' parameter of {owner} must be one of {', '.join(map(repr, KINDS))}. "
+                         f"Got {kind!r} instead.")
+    return kind
+
+
+def _default_trace(seed, input_text, kind, owner):
+    from ..lstm import LSTM
     from ..rnn import SimpleRNN
     seed = v.check_int(seed, "seed", owner, minimum=0)
+    kind = _check_kind(kind, owner)
     text = _check_text(DEFAULT_TEXT if input_text is None else input_text, owner)
     ids = _encode_default(text, owner)
     size = len(DEFAULT_VOCAB)
-    model = SimpleRNN(size, DEFAULT_HIDDEN, size, seed=seed)
+    model = (SimpleRNN if kind == "rnn" else LSTM)(size, DEFAULT_HIDDEN, size, seed=seed)
     return model.trace(ids[:-1, None], ids[1:, None])
 
 
@@ -259,25 +329,35 @@ def _encode_with(vocab, text, owner):
     return np.array([labels.index(c) for c in text], dtype=np.intp)
 
 
-def explain(out, *, model=None, input_text=None, seed=0, vocab=None, lr=0.1, title=None) -> Path:
+def explain(out, *, model=None, input_text=None, seed=0, vocab=None, lr=0.1, title=None,
+            kind=None) -> Path:
     """`bptt explain`: write the explorer of one next-character pass to `out`; return its Path.
 
-    Without `model`, the built-in tiny model (default_explorer_trace(seed)) reads `input_text`
-    (default "hello"; characters from "ehlo"). With `model` (a SimpleRNN with token inputs),
-    `vocab` is needed to turn the text into ids: a bptt.data.Vocab (or any object with
-    `.encode(text)` and optionally `.chars`), a str of characters in id order, or a function
-    text -> ids. The model reads text[:-1] and is scored on predicting text[1:].
+    Without `model`, the built-in tiny model of `kind` ("rnn", the default, or "lstm";
+    default_explorer_trace(seed, kind=kind)) reads `input_text` (default "hello"; characters
+    from "ehlo"). With `model` (a one-layer SimpleRNN or LSTM with token inputs; `kind`, if
+    given, must be the model's), `vocab` is needed to turn the text into ids: a bptt.data.Vocab
+    (or any object with `.encode(text)` and optionally `.chars`), a str of characters in id
+    order, or a function text -> ids. The model reads text[:-1] and is scored on predicting
+    text[1:].
     """
     owner = "explain"
     seed = v.check_int(seed, "seed", owner, minimum=0)
+    if kind is not None:
+        _check_kind(kind, owner)
     if model is None:
         if vocab is not None:
             raise ValueError("The 'vocab' parameter of explain is only used with 'model'; the "
                              f"built-in model has the vocabulary {DEFAULT_VOCAB!r}.")
         text = DEFAULT_TEXT if input_text is None else input_text
-        trace = _default_trace(seed, text, owner)
+        trace = _default_trace(seed, text, kind or "rnn", owner)
         labels = DEFAULT_VOCAB
     else:
+        model_kind = getattr(model, "kind", None)
+        if kind is not None and model_kind != kind:
+            raise ValueError(f"The 'kind' parameter of explain is {kind!r}, but the model is a "
+                             f"{type(model).__name__} (kind {model_kind!r}); leave kind out "
+                             f"with a model.")
         if vocab is None:
             raise ValueError("The 'vocab' parameter of explain is needed with 'model': an object "
                              "with .encode(text) (such as bptt.data.Vocab), a str of characters "
