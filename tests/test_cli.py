@@ -261,3 +261,14 @@ def test_explain_lstm(tmp_path):
     r = bptt("explain", "--kind", "lstm", "--out", page)
     assert r.returncode == 0, r.stderr
     assert '"kind": "lstm"' in page.read_text(encoding="utf-8").replace('"kind":"lstm"', '"kind": "lstm"')
+
+
+def test_demo_quick_and_training_demo(tmp_path):
+    r = bptt("demo", "--quick", "--steps", 60)
+    assert r.returncode == 0, r.stderr
+    assert "rel. error" in r.stdout and "accuracy on fresh sequences" in r.stdout
+    r = bptt("demo", "--seconds", 4, "--out", tmp_path / "demo", timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "demo" / "report.html").exists() and "--- sample ---" in r.stdout
+    r = bptt("demo", "--seconds", 4, "--out", tmp_path / "demo", timeout=300)   # runs again
+    assert r.returncode == 0, r.stderr
