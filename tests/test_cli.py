@@ -272,3 +272,13 @@ def test_demo_quick_and_training_demo(tmp_path):
     assert (tmp_path / "demo" / "report.html").exists() and "--- sample ---" in r.stdout
     r = bptt("demo", "--seconds", 4, "--out", tmp_path / "demo", timeout=300)   # runs again
     assert r.returncode == 0, r.stderr
+
+
+def test_bench_subcommand_smoke(tmp_path):
+    out = tmp_path / "bench.json"
+    r = bptt("bench", "--configs", "rnn-T25-B1-V65-H100", "--threads", 1, "--seconds", 0.3,
+             "--no-memory", "--no-minchar", "--no-train-step", "--json", out)
+    assert r.returncode == 0, r.stderr
+    data = json.loads(out.read_text())
+    row = data["results"][0]
+    assert row["config"] == "rnn-T25-B1-V65-H100" and row["threads"] == 1 and row["ratio"] > 0

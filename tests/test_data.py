@@ -1,6 +1,5 @@
 """bptt.data: the character vocabulary, reading text files, the built-in corpus."""
 import json
-import os
 import re
 
 import numpy as np

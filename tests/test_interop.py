@@ -4,7 +4,6 @@ import pytest
 
 import bptt
 from bptt.interop import from_torch, to_torch
-from conftest import make_problem
 
 torch = pytest.importorskip("torch")
 

@@ -4,7 +4,6 @@ import math
 import numpy as np
 import pytest
 
-import bptt
 from bptt.chardata import CharData
 from bptt.lstm import LSTM
 from bptt.models import MODEL_KINDS

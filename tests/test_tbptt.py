@@ -135,5 +135,7 @@ def test_truncation_decides_what_can_be_learned():
     only 3 steps back (k2 = 3) never reach the input that explains the target, and the loss stays
     at chance, ln 4; with k2 = 6 they do, and the task is solved."""
     chance = np.log(4)
-    assert _train_echo(3, 3) > 0.95 * chance
-    assert _train_echo(4, 6) < 0.05 * chance
+    short = np.mean([_train_echo(3, 3, seed=s) for s in (0, 1)])
+    long = np.mean([_train_echo(4, 6, seed=s) for s in (0, 1)])
+    assert short > 0.85 * chance          # a plateau at chance (seen: 0.93-1.01 of it)
+    assert long < 0.05 * chance           # solved (seen: < 0.001 of it)

@@ -104,6 +104,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the built-in model's kind (a --model DIR knows its own)")
     x.add_argument("--out", required=True, metavar="FILE.html")
     x.set_defaults(func="run_explain")
+    b = sub.add_parser("bench", help="time bptt against PyTorch on the same work (needs torch)",
+                       add_help=False)
+    b.add_argument("args", nargs=argparse.REMAINDER, help="see `bptt bench --help`")
     f = sub.add_parser("figures", help="write the article's figures from a small model's real numbers")
     f.add_argument("--out", required=True, metavar="DIR")
     f.add_argument("--seed", type=_seed, default=0)
@@ -112,6 +115,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["bench"]:                  # its own options: see bptt.bench
+        from .bench import main as bench_main
+        return bench_main(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

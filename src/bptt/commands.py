@@ -4,11 +4,8 @@ from __future__ import annotations
 import json
 import math
 import os
-import sys
 import tempfile
 from pathlib import Path
-
-import numpy as np
 
 from .chardata import CharData
 from .data import DataError, builtin_corpus, load_text

@@ -25,7 +25,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import _validate as v
-from .activations import ACTIVATIONS, Activation, get_activation
+from .activations import Activation, get_activation
 from .losses import OUTPUTS, loss_and_error
 from .init import uniform_fan_in
 

@@ -2,27 +2,33 @@
 
 Dimension letters: T time steps, B batch, D input size, H hidden size, O output size, N = T·B.
 
-Only the recurrence itself runs step by step (one (B, H) @ (H, H) product and two pointwise
+Only the recurrence itself runs step by step (one (B, H) @ (H, H) product and a few pointwise
 calls per step, forward and backward). Everything that does not depend on the previous step is
 done for all T steps at once:
 
 - forward:  the input projections b + U x(t) for all t (one GEMM, or one row gather for token
             ids), the output layer o(t) = c + V h(t) for all t (one GEMM);
-- backward: g'(a(t)) for all t (one vectorized pass, from h(t)), Vᵀ ∂J/∂o(t) for all t (one
-            GEMM) before the loop, and after it every weight gradient as one GEMM over all steps:
-            ∂J/∂W = Σ_t ∂J/∂a(t) h(t−1)ᵀ = dAᵀ H_prev, and so on.
+- backward: Vᵀ ∂J/∂o(t) for all t (one GEMM) before the loop, and after it every weight
+            gradient as one GEMM over all steps: ∂J/∂W = Σ_t ∂J/∂a(t) h(t−1)ᵀ = dAᵀ H_prev,
+            and so on.
 
 States live in one buffer Hs of shape (T+1, B, H) per layer with Hs[0] = h0 and Hs[t+1] = h(t),
 so h(t−1) for every step is the view Hs[:-1] — no copies, and h0 stays visible. With several
 layers, layer l's h(t) (the view Hs_l[1:]) is layer l+1's x(t).
 
-Speed notes (measured with OpenBLAS 0.3.31, float32, one thread; see benchmarks/RESULTS.md):
+Speed notes (float32, one thread, OpenBLAS 0.3.31; measurements in benchmarks/RESULTS.md):
 - the per-step products are `np.dot(..., out=buffer)`, no temporaries inside the loops;
-- h(t−1) @ Wᵀ is run against a contiguous copy of Wᵀ: OpenBLAS's "NN" kernel is about 25 %
-  faster than its "NT" one for these (B, H) @ (H, H) shapes, which is most of the forward time;
+- h(t−1) @ Wᵀ runs against a contiguous copy of Wᵀ: OpenBLAS's "NN" kernel is about 25 %
+  faster than its "NT" one for these (B, H) @ (H, H) shapes, most of the forward's time;
+- where a step's product is just above OpenBLAS's small-matrix limit, it is done in row blocks
+  under the limit (`row_blocks`), bitwise the same numbers;
 - the forward writes a(t) straight into Hs[t+1] and applies g in place there, so a separate
   (T, B, H) pre-activation buffer exists only when the caller asks for a(t) (keep_a);
-- backward keeps only h(t) from the forward (every g' here is a function of g's output).
+- backward keeps only h(t) from the forward (every g' here is a function of g's output) and
+  computes g' step by step into one (B, H) buffer (for small B·H, once for all steps);
+- ∂J/∂U for token ids is a sorted segment sum, never np.add.at;
+- glibc is asked to keep freed memory for reuse (`retain_freed_memory`), so the next call's
+  buffers do not page-fault again.
 """
 from __future__ import annotations
 
@@ -63,6 +69,49 @@ MALLOC_TUNED = retain_freed_memory(_pad)
 
 def _is_ids(x) -> bool:
     return x.dtype.kind in "iu"
+
+
+# OpenBLAS's SkylakeX-family kernels compute a product with M·N·K <= 1e6 with an unpacked "small
+# matrix" kernel; above that limit, the packed kernel re-packs W at every call. For per-step
+# products (B, H) @ (H, H) just above the limit (B up to 32, H from 256 to 500), splitting the B
+# rows into blocks under the limit made the whole float32 forward + BPTT 4-10 % faster at
+# T50 B32 H256 on this machine (benchmarks/RESULTS.md). The blocks give bitwise the same numbers:
+# each row's dot products are summed in the same order (tests/test_bench_kernels.py).
+_SMALL_GEMM_MNK = 1_000_000
+_SMALL_KERNEL_ARCHS = ("skylakex", "cooperlake", "sapphirerapids")
+_small_kernels = None                # decided at the first call: OpenBLAS with such a kernel?
+
+
+def _openblas_small_kernels() -> bool:
+    global _small_kernels
+    if _small_kernels is None:
+        try:
+            from threadpoolctl import threadpool_info
+            blas = [d for d in threadpool_info() if d.get("user_api") == "blas"]
+            _small_kernels = (len(blas) == 1 and blas[0].get("internal_api") == "openblas"
+                              and str(blas[0].get("architecture")).lower() in _SMALL_KERNEL_ARCHS)
+        except Exception:            # no threadpoolctl, or it cannot tell: never split
+            _small_kernels = False
+    return _small_kernels
+
+
+def row_blocks(B: int, H: int, dtype) -> int:
+    """The number of batch rows per per-step product: B (no split) or a block size m < B with
+    m·H·H under OpenBLAS's small-matrix limit (see above)."""
+    if (np.dtype(dtype) != np.float32 or not 256 <= H <= 500 or B > 32
+            or B * H * H <= _SMALL_GEMM_MNK):
+        return B
+    m = 8 if 8 * H * H <= _SMALL_GEMM_MNK else 4 if 4 * H * H <= _SMALL_GEMM_MNK else B
+    return m if m < B and _openblas_small_kernels() else B
+
+
+def _step_dot(a, b, out, m):
+    """np.dot(a, b, out=out) for a (B, K); m rows at a time when m < B (see row_blocks)."""
+    if m >= a.shape[0]:
+        np.dot(a, b, out=out)
+        return
+    for i in range(0, a.shape[0], m):
+        np.dot(a[i:i + m], b, out=out[i:i + m])
 
 
 def _in_place(act: Activation):
@@ -110,17 +159,18 @@ def layer_forward(x, h0, U, W, b, act: Activation, keep_a: bool = False):
     Hs[0] = h0
     WT = np.ascontiguousarray(W.T)                          # (H, H): NN GEMM in the loop
     rec = np.empty((B, H), dtype=W.dtype)                   # W h(t−1), one buffer for all steps
+    m = row_blocks(B, H, W.dtype)
     if keep_a:
         A = input_projection(x, U, b)                       # b + U x(t)              (T, B, H)
         for h_prev, a_t, h_t in zip(Hs[:-1], A, Hs[1:]):
-            np.dot(h_prev, WT, out=rec)                     # W h(t−1)                (B, H)
+            _step_dot(h_prev, WT, rec, m)                   # W h(t−1)                (B, H)
             a_t += rec                                      # a(t) = b + U x(t) + W h(t−1)
             act.apply(a_t, h_t)                             # h(t) = g(a(t))
         return A, Hs
     g = _in_place(act)
     input_projection(x, U, b, out=Hs[1:])                   # Hs[t+1] = b + U x(t), for now
     for h_prev, a_t in zip(Hs[:-1], Hs[1:]):
-        np.dot(h_prev, WT, out=rec)                         # W h(t−1)                (B, H)
+        _step_dot(h_prev, WT, rec, m)                       # W h(t−1)                (B, H)
         a_t += rec                                          # a(t) = b + U x(t) + W h(t−1)
         g(a_t)                                              # h(t) = g(a(t)), in place
     return None, Hs
@@ -200,6 +250,7 @@ def layer_backward(dA, x, Hs, U, W, act: Activation, need_dx: bool = True):
     Returns (dx or None, ∂J/∂h0, dU, dW, db).
     """
     T, B, H = dA.shape
+    m = row_blocks(B, H, W.dtype)
     dh_rec = np.empty((B, H), dtype=dA.dtype)              # Wᵀ ∂J/∂a(t+1)
     if act.name == "identity":                             # g' = 1
         G, g = None, None
@@ -215,7 +266,7 @@ def layer_backward(dA, x, Hs, U, W, act: Activation, need_dx: bool = True):
             da_t *= grad_from_output(act, Hs[t + 1], g)    # ∂J/∂a(t) = g'(a(t)) ⊙ ∂J/∂h(t)
         elif G is not None:
             da_t *= G[t]                                   # ∂J/∂a(t) = g'(a(t)) ⊙ ∂J/∂h(t)
-        np.dot(da_t, W, out=dh_rec)                        # Wᵀ ∂J/∂a(t)
+        _step_dot(da_t, W, dh_rec, m)                      # Wᵀ ∂J/∂a(t)
     dA2 = dA.reshape(T * B, H)
     if _is_ids(x):
         dU = token_gradient(x, dA, U.shape, U.dtype)

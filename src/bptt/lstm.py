@@ -234,8 +234,9 @@ class LSTM(RecurrentModel):
                            h_last, c_last, per_layer)
 
     # -- loss and BPTT -------------------------------------------------------------------------
-    def _backward(self, x, y, state, mask) -> LSTMBackward:
-        """backward() on inputs already validated and cast; state is a pair (h, c)."""
+    def _backward(self, x, y, state, mask, need_dx=True) -> LSTMBackward:
+        """backward() on inputs already validated and cast; state is a pair (h, c).
+        need_dx=False allows skipping ∂J/∂x where nobody reads it (the result's dx may be None)."""
         weight = mask / x.shape[1]                                  # mask[t, b] / B
         h0, c0 = self._layers(state)
         if self.path == "reference":

@@ -14,7 +14,7 @@ class RecurrentModel:
 
     def loss_and_grads(self, x, y, h0=None, mask=None):
         """(J, ∂J/∂θ) with grads keyed and shaped like params."""
-        res = self.backward(x, y, h0, mask)
+        res = self._backward(*self._inputs(x, y, h0, mask), need_dx=False)
         return res.loss, res.grads
 
     def loss(self, x, y, h0=None, mask=None) -> float:

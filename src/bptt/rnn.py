@@ -167,8 +167,9 @@ class SimpleRNN(RecurrentModel):
         return RNNForward(a, hs[-1], o, output_fn(self.output, o), h_last, hs)
 
     # -- loss and BPTT -------------------------------------------------------------------------
-    def _backward(self, x, y, h0, mask) -> RNNBackward:
-        """backward() on inputs already validated and cast."""
+    def _backward(self, x, y, h0, mask, need_dx=True) -> RNNBackward:
+        """backward() on inputs already validated and cast. need_dx=False skips ∂J/∂x (one GEMM
+        for float inputs) where nobody reads it: training, TBPTT windows, loss_and_grads."""
         weight = mask / x.shape[1]                                  # mask[t, b] / B
         if self.path == "reference":
             return self._backward_reference(x, y, h0, weight)
@@ -182,13 +183,14 @@ class SimpleRNN(RecurrentModel):
             Hss.append(Hs)
             inp = Hs[1:]
         o = fused.output_forward(inp, self.params["V"], self.params["c"])
-        loss, _, do = loss_and_error(self.output, o, y, weight)    # ∂J/∂o (T, B, O)
+        loss, y_hat, do = loss_and_error(self.output, o, y, weight)  # ∂J/∂o (T, B, O)
+        del o, y_hat                                                # free them before BPTT
         dA, dV, dc = fused.output_backward(do, inp, self.params["V"])
         grads, dh0s = {"V": dV, "c": dc}, [None] * L
         for l in reversed(range(L)):                                # BPTT, top layer first
             p = self.layer(l)
             dx, dh0s[l], dU, dW, db = fused.layer_backward(dA, inputs[l], Hss[l], p["U"], p["W"],
-                                                           self.act, need_dx=True)
+                                                           self.act, need_dx=need_dx or l > 0)
             grads.update({layer_key("U", l): dU, layer_key("W", l): dW, layer_key("b", l): db})
             dA = dx                                                 # ∂J/∂h(t) of the layer below
         return RNNBackward(loss, {k: grads[k] for k in self.params}, self._stack(dh0s), dA,

@@ -20,7 +20,7 @@ import math
 import signal
 import threading
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
@@ -190,7 +190,7 @@ def train(model, data, config: TrainConfig) -> History:
             if not reset:
                 mask[: k2 - k1] = 0                         # already counted by the previous window
             n_new = int(mask[:, 0].sum())
-            res = model._backward(x, y, h, mask)
+            res = model._backward(x, y, h, mask, need_dx=False)
             per_char = res.loss / n_new
             norm = (clip_by_norm(res.grads, cfg.clip) if cfg.clip_mode == "norm"
                     else clip_by_value(res.grads, cfg.clip) if cfg.clip_mode == "value"

@@ -20,8 +20,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
 from . import _validate as v
 
 
@@ -67,7 +65,7 @@ def _windows(model, x, y, k1, k2, h0, mask):
         sl = slice(t_start, t_end + 1)
         m = mask[sl].copy()
         m[: loss_start - t_start] = 0                           # overlap steps carry no loss
-        res = model._backward(x[sl], y[sl], states[t_start - 1], m)
+        res = model._backward(x[sl], y[sl], states[t_start - 1], m, need_dx=False)
         for i in range(t_end - t_start + 1):
             states[t_start + i] = res.state(i)
         for t in [t for t in states if t < t_end - k2]:          # keep only what later windows need
