@@ -1,9 +1,19 @@
-"""The LSTM's fused fast path equals its per-step reference path."""
+"""The LSTM's fused fast path equals its per-step reference path, on both of its pointwise paths
+(NumPy ufuncs, and the kernels of `bptt.lstm_kernels`) and through its size-dependent branches."""
 import numpy as np
 import pytest
 
+from bptt import lstm_fused, lstm_kernels
 from bptt.lstm import LSTM
 from test_lstm_torch import make_lstm_problem
+
+
+@pytest.fixture(params=["numpy", "kernels"])
+def pointwise(request, monkeypatch):
+    """The fast path's per-step pointwise work: NumPy ufuncs, or the kernels of bptt.lstm_kernels
+    (numba-compiled when numba is installed, run as plain Python otherwise: same numbers)."""
+    monkeypatch.setattr(lstm_kernels, "AVAILABLE", request.param == "kernels")
+    return request.param
 
 
 @pytest.mark.parametrize("dtype, tol", [("float64", 1e-12), ("float32", 2e-5)])
@@ -11,8 +21,13 @@ from test_lstm_torch import make_lstm_problem
 @pytest.mark.parametrize("peepholes", [False, True])
 @pytest.mark.parametrize("num_layers", [1, 2, 3])
 @pytest.mark.parametrize("output", ["softmax", "identity"])
-def test_fast_equals_reference(output, num_layers, peepholes, tokens, dtype, tol, rng):
-    T, B, D, H, O = 9, 4, 5, 6, 3
+def test_fast_equals_reference(output, num_layers, peepholes, tokens, dtype, tol, pointwise, rng):
+    assert_fast_equals_reference(rng, 9, 4, 5, 6, 3, output=output, num_layers=num_layers,
+                                 peepholes=peepholes, tokens=tokens, dtype=dtype, tol=tol)
+
+
+def assert_fast_equals_reference(rng, T, B, D, H, O, *, output, num_layers, peepholes, tokens,
+                                 dtype, tol):
     kw = dict(num_layers=num_layers, peepholes=peepholes, output=output, dtype=dtype, seed=4)
     fast, ref = LSTM(D, H, O, **kw), LSTM(D, H, O, path="reference", **kw)
     x, y, h0, m = make_lstm_problem(rng, T, B, D, H, O, num_layers, output=output, tokens=tokens,
@@ -42,7 +57,54 @@ def test_fast_equals_reference(output, num_layers, peepholes, tokens, dtype, tol
     assert fa.h.dtype == np.dtype(dtype) and fa.gates["f"].shape == (T, B, H)
 
 
-def test_token_ids_equal_one_hot_floats(rng):
+@pytest.mark.parametrize("tokens", [False, True])
+def test_large_vocabulary_segment_sum(tokens, pointwise, monkeypatch, rng):
+    """Over ONE_HOT_MAX ids, ∂J/∂W is a sorted segment sum over batch-major rows of ∂J/∂ĝ."""
+    monkeypatch.setattr(lstm_fused, "ONE_HOT_MAX", 3)
+    assert_fast_equals_reference(rng, 7, 5, 9, 4, 3, output="softmax", num_layers=2,
+                                 peepholes=False, tokens=tokens, dtype="float64", tol=1e-12)
+
+
+@pytest.mark.parametrize("peepholes", [False, True])
+@pytest.mark.parametrize("dtype, tol", [("float64", 1e-12), ("float32", 2e-5)])
+def test_per_step_products_in_row_blocks(dtype, tol, peepholes, pointwise, monkeypatch, rng):
+    """Split into row blocks under SMALL_GEMM (here both per-step products), the same numbers."""
+    monkeypatch.setattr(lstm_fused, "SMALL_GEMM", 1100)     # H=16, B=2: blocks of 32 and 8 rows
+    monkeypatch.setattr(lstm_fused, "_openblas_single_threaded", lambda: True)
+    fl = lstm_fused.fuse(LSTM(3, 16, 2, dtype=dtype).params, 0)
+    assert len(lstm_fused.row_blocks(fl.Rbs, np.empty((64, 2)), 2)) == 2
+    assert len(lstm_fused.row_blocks(fl.RT, np.empty((16, 2)), 2)) == 2
+    assert_fast_equals_reference(rng, 6, 2, 3, 16, 2, output="softmax", num_layers=2,
+                                 peepholes=peepholes, tokens=False, dtype=dtype, tol=tol)
+
+
+@pytest.mark.parametrize("M, K, N", [(1024, 257, 32), (256, 1024, 32), (2048, 513, 64),
+                                     (24, 7, 4), (400, 100, 1)])
+def test_row_blocks_tile_the_rows_under_the_bound(M, K, N):
+    A, out = np.zeros((M, K)), np.zeros((M, N))
+    assert len(lstm_fused.row_blocks(A, out, N, split=False)) == 1
+    blocks = lstm_fused.row_blocks(A, out, N, split=True)
+    rows = [b.shape[0] for b, _ in blocks]
+    assert sum(rows) == M and all(o.shape == (b.shape[0], N) for b, o in blocks)
+    assert np.shares_memory(blocks[0][0], A) and np.shares_memory(blocks[-1][1], out)
+    if len(blocks) > 1:
+        assert all(r * K * N <= lstm_fused.SMALL_GEMM for r in rows)
+        assert all(r % 8 == 0 for r in rows[:-1])
+
+
+def test_products_split_only_on_one_openblas_thread():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    blas = threadpoolctl.threadpool_info()
+    if not any(lib["internal_api"] == "openblas" for lib in blas):
+        pytest.skip(f"numpy's BLAS is not OpenBLAS: {blas}")
+    A, out = np.zeros((1024, 257)), np.zeros((1024, 32))
+    with threadpoolctl.threadpool_limits(1):
+        assert len(lstm_fused.row_blocks(A, out, 32)) == 9
+    with threadpoolctl.threadpool_limits(2):
+        assert len(lstm_fused.row_blocks(A, out, 32)) == 1
+
+
+def test_token_ids_equal_one_hot_floats(pointwise, rng):
     """Token ids are the one-hot inputs, without building them."""
     model = LSTM(6, 4, 3, num_layers=2, peepholes=True, seed=0)
     ids = rng.integers(0, 6, size=(5, 3))
@@ -53,7 +115,7 @@ def test_token_ids_equal_one_hot_floats(rng):
         np.testing.assert_allclose(ga[k], gb[k], rtol=0, atol=1e-14)
 
 
-def test_repeated_ids_sum_their_gradients(rng):
+def test_repeated_ids_sum_their_gradients(pointwise, rng):
     """Every step and sequence reading the same id adds into the same columns of W_*."""
     model = LSTM(4, 3, 2, seed=1)
     ids = np.full((6, 5), 2)
@@ -86,7 +148,7 @@ def test_float32_saturated_gates_stay_finite():
 
 
 @pytest.mark.parametrize("path", ["fast", "reference"])
-def test_state_carries_across_calls(path, rng):
+def test_state_carries_across_calls(path, pointwise, rng):
     """forward(x[:k]) then forward(x[k:], h0=last_state) equals forward(x) — no hidden counters."""
     model = LSTM(3, 4, 2, num_layers=2, peepholes=True, seed=2, path=path)
     x = rng.normal(size=(8, 2, 3))
