@@ -25,6 +25,14 @@ def check_int(value, name: str, owner: str, *, minimum: int = 1) -> int:
     return int(value)
 
 
+def check_bool(value, name: str, owner: str) -> bool:
+    """True or False (NumPy's bool too), never a truthy stand-in."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"The '{name}' parameter of {owner} must be True or False. "
+                        f"Got {value!r} of type {type(value).__name__} instead.")
+    return bool(value)
+
+
 def check_float(value, name: str, owner: str, *, low=None, high=None,
                 low_open: bool = False, high_open: bool = False) -> float:
     """A finite real number in [low, high] (or the open ends where asked)."""

@@ -108,13 +108,6 @@ class LSTMBackward:
         return self.state(-1)
 
 
-def _check_bool(value, name: str, owner: str) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"The '{name}' parameter of {owner} must be True or False. "
-                        f"Got {value!r} of type {type(value).__name__} instead.")
-    return bool(value)
-
-
 class LSTM(RecurrentModel):
     """LSTM layers (Greff et al. 2017) with an output layer; the same protocol as SimpleRNN."""
 
@@ -128,7 +121,7 @@ class LSTM(RecurrentModel):
         self.hidden_size = v.check_int(hidden_size, "hidden_size", o)
         self.output_size = v.check_int(output_size, "output_size", o)
         self.num_layers = v.check_int(num_layers, "num_layers", o)
-        self.peepholes = _check_bool(peepholes, "peepholes", o)
+        self.peepholes = v.check_bool(peepholes, "peepholes", o)
         self.forget_bias = v.check_float(forget_bias, "forget_bias", o)
         self.output = v.check_choice(output, "output", o, OUTPUTS)
         self.dtype = v.check_dtype(dtype, o)
@@ -154,7 +147,7 @@ class LSTM(RecurrentModel):
         o = "LSTM"
         D, H, O = (v.check_int(config.get(k), k, o) for k in ("input_size", "hidden_size", "output_size"))
         L = v.check_int(config.get("num_layers", 1), "num_layers", o)
-        peep = _check_bool(config.get("peepholes", False), "peepholes", o)
+        peep = v.check_bool(config.get("peepholes", False), "peepholes", o)
         per_layer = 4 * H * H + 4 * H + (3 * H if peep else 0)       # R_*, b_*, p_*
         return 4 * H * D + 4 * H * H * (L - 1) + L * per_layer + O * H + O   # + W_* and V, c
 

@@ -48,13 +48,6 @@ __all__ = ["Optimizer", "SGD", "Adagrad", "RMSProp", "Adam", "OPTIMIZERS", "make
            "CosineWithWarmup", "constant", "step_decay", "cosine_with_warmup"]
 
 
-def _check_bool(value, name: str, owner: str) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"The '{name}' parameter of {owner} must be True or False. "
-                        f"Got {value!r} of type {type(value).__name__} instead.")
-    return bool(value)
-
-
 class Optimizer:
     """Base class: `step` checks its arguments, then calls `_update` once per key.
 
@@ -218,7 +211,7 @@ class SGD(Optimizer):
         o = "SGD"
         self.lr = lr
         self.momentum = v.check_float(momentum, "momentum", o, low=0, high=1, high_open=True)
-        self.nesterov = _check_bool(nesterov, "nesterov", o)
+        self.nesterov = v.check_bool(nesterov, "nesterov", o)
         if self.nesterov and self.momentum == 0:
             raise ValueError("The 'nesterov' parameter of SGD needs a momentum > 0. "
                              "Got nesterov=True with momentum=0.0.")
@@ -299,7 +292,7 @@ class RMSProp(Optimizer):
         self.alpha = v.check_float(alpha, "alpha", o, low=0, high=1, high_open=True)
         self.eps = v.check_float(eps, "eps", o, low=0)
         self.momentum = v.check_float(momentum, "momentum", o, low=0, high=1, high_open=True)
-        self.centered = _check_bool(centered, "centered", o)
+        self.centered = v.check_bool(centered, "centered", o)
         self.weight_decay = v.check_float(weight_decay, "weight_decay", o, low=0)
         super().__init__()
 
