@@ -175,7 +175,5 @@ def test_many_to_one_mask_equals_last_step_loss(rng):
         assert rel_err(res.grads[k], ref["grads"][k]) < TOL, k
 
 
-def test_bptt_lstm_is_exported_when_wired():
-    if not hasattr(bptt, "LSTM"):
-        pytest.skip("bptt.LSTM is not exported from bptt/__init__.py yet")
+def test_bptt_lstm_is_exported():
     assert bptt.LSTM is LSTM

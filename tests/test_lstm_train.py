@@ -44,8 +44,8 @@ def test_sampling_carries_the_pair_state(data):
     assert text == sample(model, data.vocab, 30, prime="the cat", seed=1)
 
 
-@pytest.mark.skipif("lstm" not in MODEL_KINDS, reason="'lstm' is not registered in bptt.models yet")
 def test_resume_is_bitwise(data, tmp_path):
+    assert MODEL_KINDS["lstm"] is LSTM
     def model():
         return LSTM(data.vocab.size, 16, data.vocab.size, num_layers=2, dtype="float32", seed=0)
     full = model()
