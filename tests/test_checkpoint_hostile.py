@@ -390,7 +390,7 @@ def test_fuzz_random_npz_bytes(tmp_path_factory, data, rehash):
     directory = tmp_path_factory.mktemp("npz")
     _save(directory)
     _put_npz(directory, data, rehash=rehash)
-    with pytest.raises(CheckpointError):
+    with pytest.raises(CheckpointError, match=r"checkpoint-00000001"):
         load_checkpoint(directory, generation=1)
 
 
@@ -416,7 +416,7 @@ def test_fuzz_random_record_bytes(tmp_path_factory, data):
     directory = tmp_path_factory.mktemp("json")
     _save(directory)
     (directory / JSON).write_bytes(data)
-    with pytest.raises(CheckpointError):
+    with pytest.raises(CheckpointError, match=r"checkpoint-00000001"):
         load_checkpoint(directory, generation=1)
 
 

@@ -182,7 +182,7 @@ def test_corpus_too_short_says_how_many_are_needed():
 def test_batcher_random_shapes(n, B, k, data):
     ids = np.arange(n)
     if n < B * (k + 1):
-        with pytest.raises(DataError):
+        with pytest.raises(DataError, match=r"too short for one batch"):
             StreamBatcher(ids, B, k)
         return
     stride = data.draw(st.integers(1, k))

@@ -74,7 +74,7 @@ def test_bad_x_y_mask(model):
 
 def test_bad_input_changes_nothing(model):
     before = {k: p.copy() for k, p in model.params.items()}
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"'y' argument of LSTM must hold ids in \[0, 2\). Got 7"):
         model.loss_and_grads(np.zeros((2, 1, 3)), np.full((2, 1), 7))
     assert all(np.array_equal(before[k], model.params[k]) for k in before)
 

@@ -98,7 +98,7 @@ def test_schedules_are_values():
     s = schedules.cosine_with_warmup(0.1, 2, 10)
     assert s == schedules.CosineWithWarmup(0.1, 2, 10, 0.0)
     assert repr(s) == "CosineWithWarmup(lr=0.1, warmup_steps=2, total_steps=10, min_lr=0.0)"
-    with pytest.raises(AttributeError):
+    with pytest.raises(AttributeError, match=r"cannot assign to field 'lr'"):
         s.lr = 1.0
 
 
