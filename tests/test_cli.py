@@ -115,7 +115,9 @@ def test_debug_shows_the_traceback(tmp_path):
 
 def test_fresh_run_refuses_to_overwrite(trained):
     r = bptt("train", "--out", trained[0], "--steps", 2, *TINY)
-    assert r.returncode == 1 and "pass --resume" in r.stderr
+    assert r.returncode == 2 and "pass --resume" in r.stderr
+    r = bptt("train", "--out", trained[0], "--resume", "--overwrite", *TINY)
+    assert r.returncode == 2 and "not allowed with argument" in r.stderr
 
 
 def _params(out):

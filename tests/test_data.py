@@ -244,3 +244,8 @@ def test_vocab_handles_lone_surrogates_and_astral_chars():
     text = "a\ud800b😀"                                    # e.g. from errors="surrogateescape"
     v = Vocab(text)
     assert v.size == 4 and v.decode(v.encode(text)) == text
+
+
+def test_a_directory_is_named_once(tmp_path):
+    with pytest.raises(DataError, match=r"^Cannot read '[^']*': it is a directory, not a file\.$"):
+        load_text(tmp_path)

@@ -125,5 +125,5 @@ def test_copy_memory_errors():
         copy_memory(5, 2, seed=0, length=2.5)
     with pytest.raises(TypeError, match=r"'recall_only' parameter of copy_memory must be a bool\. Got 1"):
         copy_memory(5, 2, seed=0, recall_only=1)
-    with pytest.raises(TypeError, match=r"'seed' parameter of copy_memory .* Got -1"):
+    with pytest.raises(ValueError, match=r"'seed' parameter of copy_memory .* Got -1"):
         copy_memory(5, 2, seed=-1)

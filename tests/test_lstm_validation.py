@@ -19,7 +19,7 @@ from bptt.lstm import LSTM
      r"'output' parameter of LSTM must be one of 'softmax', 'identity'. Got 'sigmoid'"),
     ((3, 4, 2), {"dtype": "float16"}, ValueError, r"'dtype' parameter of LSTM must be 'float32' or 'float64'. Got 'float16'"),
     ((3, 4, 2), {"path": "turbo"}, ValueError, r"'path' parameter of LSTM must be one of 'fast', 'reference'. Got 'turbo'"),
-    ((3, 4, 2), {"seed": -1}, TypeError, r"'seed' parameter of LSTM must be an int >= 0 or a numpy.random.Generator. Got -1"),
+    ((3, 4, 2), {"seed": -1}, ValueError, r"'seed' parameter of LSTM must be an int >= 0 or a numpy.random.Generator. Got -1"),
 ])
 def test_bad_construction(args, kwargs, exc, match):
     with pytest.raises(exc, match=match):

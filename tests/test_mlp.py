@@ -94,3 +94,8 @@ def test_mlp_bad_inputs(rng):
         model.loss_and_grads(rng.normal(size=(5, 3)), np.full(5, 2))
     with pytest.raises(ValueError, match=r"'x' argument of MLP must be finite. Got nan at index \(0, 1\)"):
         model.forward(np.array([[0.0, np.nan, 1.0]]))
+
+
+def test_mlp_empty_batch_is_refused():
+    with pytest.raises(ValueError, match=r"'x' argument of MLP must hold at least one row \(B >= 1\). Got shape \(0, 2\)"):
+        bptt.MLP([2, 3, 2]).loss_and_grads(np.zeros((0, 2)), np.zeros(0, dtype=int))

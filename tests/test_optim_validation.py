@@ -82,3 +82,14 @@ def test_make_optimizer_options_override_the_defaults():
 def test_everything_is_importable_from_optim():
     for name in optim.__all__:
         assert hasattr(optim, name), name
+
+
+def test_step_refuses_read_only_params_and_non_numeric_grads():
+    p = {"W": np.zeros(2)}
+    p["W"].flags.writeable = False
+    with pytest.raises(ValueError, match=r"params\['W'\] given to SGD.step is read-only"):
+        optim.SGD(lr=0.1).step(p, {"W": np.ones(2)})
+    with pytest.raises(TypeError, match=r"grads\['W'\] given to Adam.step must hold numbers. Got dtype <U1"):
+        optim.Adam().step({"W": np.zeros(2)}, {"W": np.array(["a", "b"])})
+    with pytest.raises(ValueError, match=r"'lr' parameter of SGD must be a finite number"):
+        optim.SGD(lr=10**400)

@@ -56,3 +56,28 @@ def test_gradcheck_errors(rng):
         bptt.gradcheck(object(), x, y)
     with pytest.raises(ValueError, match=r"'eps' parameter of gradcheck must be a finite number in \(0, 1\]"):
         bptt.gradcheck(bptt.SimpleRNN(3, 4, 2), x, y, eps=0.0)
+
+
+def test_gradcheck_restores_parameters_when_the_model_raises(rng):
+    model = bptt.SimpleRNN(3, 4, 2, seed=0)
+    before = {k: p.copy() for k, p in model.params.items()}
+    x, y, _, _ = make_problem(rng, 3, 1, 3, 4, 2)
+    calls = []
+
+    class Flaky:
+        params = model.params
+
+        def loss_and_grads(self, *a, **k):
+            calls.append(1)
+            if len(calls) == 3:                      # inside the first perturbation
+                raise RuntimeError("boom")
+            return model.loss_and_grads(*a, **k)
+
+    with pytest.raises(RuntimeError, match="boom"):
+        bptt.gradcheck(Flaky(), x, y)
+    assert all(np.array_equal(before[k], model.params[k]) for k in before)
+    res = bptt.gradcheck(model, x, y, params="W")            # one name as a plain string
+    assert set(res) == {"W"}
+    model.params["U"] = np.asfortranarray(np.ones((4, 3)))
+    with pytest.raises(ValueError, match=r"needs C-contiguous arrays. Got 'U'"):
+        bptt.gradcheck(model, x, y, params=["U"])

@@ -18,7 +18,7 @@ import bptt
      r"'output' parameter of SimpleRNN must be one of 'softmax', 'identity'. Got 'sigmoid'"),
     ((3, 4, 2), {"dtype": "float16"}, ValueError, r"'dtype' parameter of SimpleRNN must be 'float32' or 'float64'. Got 'float16'"),
     ((3, 4, 2), {"path": "turbo"}, ValueError, r"'path' parameter of SimpleRNN must be one of 'fast', 'reference'"),
-    ((3, 4, 2), {"seed": -3}, TypeError, r"'seed' parameter of SimpleRNN must be an int >= 0 or a numpy.random.Generator. Got -3"),
+    ((3, 4, 2), {"seed": -3}, ValueError, r"'seed' parameter of SimpleRNN must be an int >= 0 or a numpy.random.Generator. Got -3"),
 ])
 def test_bad_construction(args, kwargs, exc, match):
     with pytest.raises(exc, match=match):
@@ -97,3 +97,21 @@ def test_optimizer_errors():
         bptt.optim.SGD(lr=-0.1)
     with pytest.raises(ValueError, match=r"'grads' argument of Adam.step must have the keys of params"):
         bptt.optim.Adam().step({"W": np.zeros(2)}, {"U": np.zeros(2)})
+
+
+def test_small_public_helpers_check_their_arguments():
+    from bptt.data import Vocab
+    from bptt.models import build_model
+    from bptt.sampling import sample
+    with pytest.raises(ValueError, match=r"'batch_size' parameter of SimpleRNN.zero_state must be an int >= 1. Got -1"):
+        bptt.SimpleRNN(3, 4, 2).zero_state(-1)
+    with pytest.raises(ValueError, match=r"'batch_size' parameter of LSTM.zero_state must be an int >= 1. Got 0"):
+        bptt.LSTM(3, 4, 2).zero_state(0)
+    with pytest.raises(TypeError, match=r"'num_layers' parameter of SimpleRNN must be an int >= 1. Got '2'"):
+        build_model("rnn", {"input_size": 3, "hidden_size": 4, "output_size": 3, "num_layers": "2"})
+    with pytest.raises(TypeError, match=r"'model' argument of to_torch must be a SimpleRNN or an LSTM. Got str"):
+        bptt.to_torch("x")
+    with pytest.raises(TypeError, match=r"'vocab' argument of sample must be a bptt.data.Vocab. Got str"):
+        sample(bptt.SimpleRNN(3, 4, 3), "abc")
+    with pytest.raises(ValueError, match=r"'model' argument of sample must be a character model .* 3 characters"):
+        sample(bptt.SimpleRNN(3, 4, 2), Vocab("abc"))

@@ -9,7 +9,7 @@ import bptt
 from bptt.chardata import CharData
 from bptt.checkpoint import CheckpointError, list_generations, load_checkpoint
 from bptt.saving import load_model
-from bptt.train import TrainConfig, TrainingError, evaluate, train
+from bptt.train import ResumeError, TrainConfig, TrainingError, evaluate, train
 from corpus import small_text
 
 
@@ -65,27 +65,35 @@ def test_resume_is_bitwise(data, tmp_path, stride, optimizer, clip_mode):
 
 def test_resume_refuses_other_settings(data, tmp_path):
     train(make_model(data), data, cfg(tmp_path, steps=5))
-    with pytest.raises(TrainingError, match=r"Cannot resume: the checkpoint was made with other "
+    with pytest.raises(ResumeError, match=r"Cannot resume: the checkpoint was made with other "
                                             r"settings \(checkpoint, now\): \{'lr': \(0.01, 0.02\)\}"):
         train(make_model(data), data, cfg(tmp_path, resume=True, lr=2e-2))
     other = CharData.from_text(small_text(20_000, seed=1), vocab=data.vocab)
-    with pytest.raises(TrainingError, match=r"the training text differs"):
+    with pytest.raises(ResumeError, match=r"the training text differs"):
         train(make_model(data), data.__class__(data.vocab, other.train_ids, other.val_ids),
               cfg(tmp_path, resume=True))
 
 
 def test_divergence_stops_and_keeps_the_last_good_checkpoint(data, tmp_path):
     model = make_model(data, dtype="float64")
-    train(model, data, cfg(tmp_path, steps=15, checkpoint_every=15))
-    good = {k: p.copy() for k, p in model.params.items()}
-    model.params["W"][0, 0] = np.nan                             # a poisoned parameter
-    with pytest.raises(TrainingError, match=r"Training stopped at step 1: the loss is nan .* "
-                                            r"The last good checkpoint is kept in"):
-        train(model, data, cfg(tmp_path, steps=30, overwrite=True, checkpoint_every=1))
+    real, calls, good = model._backward, [0], {}
+
+    def blows_up_at_step_18(*args, **kwargs):                 # an injected fault
+        res = real(*args, **kwargs)
+        calls[0] += 1
+        if calls[0] == 15:
+            good.update({k: p.copy() for k, p in model.params.items()})   # before step 15's update
+        if calls[0] == 18:
+            res.grads["W"][0, 0] = np.inf
+        return res
+    model._backward = blows_up_at_step_18
+    with pytest.raises(TrainingError, match=r"Training stopped at step 18: the loss is [\d.]+ and the "
+                                            r"gradient norm inf.* The last good checkpoint is kept in"):
+        train(model, data, cfg(tmp_path, steps=30, checkpoint_every=15))
     arrays, meta = load_checkpoint(tmp_path)
     assert meta["step"] == 15
-    for k in good:
-        assert np.array_equal(arrays[f"params/{k}"], good[k])
+    assert not np.array_equal(arrays["params/W"], good["W"])       # step 15's update is in it
+    assert np.isfinite(arrays["params/W"]).all()
 
 
 def test_failing_checkpoint_write_keeps_the_previous_one(data, tmp_path, monkeypatch):
@@ -109,9 +117,30 @@ def test_failing_checkpoint_write_keeps_the_previous_one(data, tmp_path, monkeyp
 
 def test_a_fresh_run_does_not_overwrite_a_checkpoint(data, tmp_path):
     train(make_model(data), data, cfg(tmp_path, steps=5))
-    with pytest.raises(TrainingError, match=r"already holds a checkpoint: pass --resume to continue it"):
+    with pytest.raises(ResumeError, match=r"already holds a checkpoint: pass --resume to continue it"):
         train(make_model(data), data, cfg(tmp_path, steps=5))
     assert load_checkpoint(tmp_path)[1]["step"] == 5
+    # --overwrite removes the old run, so a later --resume cannot pick it up
+    train(make_model(data), data, cfg(tmp_path, steps=3, overwrite=True, checkpoint_every=100))
+    assert load_checkpoint(tmp_path)[1]["step"] == 3 and len(list_generations(tmp_path)) == 1
+
+
+def test_resume_with_a_tampered_data_position_is_refused(data, tmp_path):
+    import json
+    train(make_model(data), data, cfg(tmp_path, steps=5))
+    for rec in tmp_path.glob("checkpoint-*.json"):
+        record = json.loads(rec.read_text())
+        record["meta"]["data"]["position"] = 10**9
+        rec.write_text(json.dumps(record))
+    with pytest.raises(CheckpointError, match=r"data position .* is invalid: The 'position' parameter"):
+        train(make_model(data), data, cfg(tmp_path, steps=10, resume=True))
+
+
+def test_resume_without_a_checkpoint_starts_fresh_metrics(data, tmp_path):
+    (tmp_path / "metrics.jsonl").write_text('{"step": 999}\n')
+    history = train(make_model(data), data, cfg(tmp_path, steps=10, resume=True))
+    assert [r["step"] for r in history] == [10]
+    assert "999" not in (tmp_path / "metrics.jsonl").read_text()
 
 
 def test_config_errors():

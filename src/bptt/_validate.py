@@ -41,7 +41,10 @@ def check_float(value, name: str, owner: str, *, low=None, high=None,
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"The '{name}' parameter of {owner} must be a real number{rng}. "
                         f"Got {value!r} of type {type(value).__name__} instead.")
-    v = float(value)
+    try:
+        v = float(value)
+    except OverflowError:                       # an int beyond float's range
+        v = float("inf")
     bad = not np.isfinite(v)
     if low is not None:
         bad |= v <= low if low_open else v < low
@@ -75,9 +78,12 @@ def check_rng(seed, owner: str) -> np.random.Generator:
     """An explicit source of randomness: an int seed or a numpy Generator."""
     if isinstance(seed, np.random.Generator):
         return seed
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
         raise TypeError(f"The 'seed' parameter of {owner} must be an int >= 0 or a "
-                        f"numpy.random.Generator. Got {seed!r} instead.")
+                        f"numpy.random.Generator. Got {seed!r} of type {type(seed).__name__}.")
+    if seed < 0:
+        raise ValueError(f"The 'seed' parameter of {owner} must be an int >= 0 or a "
+                         f"numpy.random.Generator. Got {seed!r} instead.")
     return np.random.default_rng(int(seed))
 
 

@@ -52,6 +52,7 @@ from ._validate import check_int
 from .atomic import atomic_write, atomic_write_bytes, fsync_directory
 
 __all__ = ["CheckpointError", "save_checkpoint", "load_checkpoint", "checkpoint_exists",
+           "remove_checkpoints",
            "list_generations", "FORMAT", "FORMAT_VERSION"]
 
 FORMAT = "bptt-checkpoint"
@@ -122,6 +123,17 @@ def list_generations(directory, name: str = "checkpoint") -> list[int]:
 def checkpoint_exists(directory, name: str = "checkpoint") -> bool:
     """Whether a committed generation of `name` exists (it is not verified: load to verify)."""
     return bool(list_generations(directory, name))
+
+
+def remove_checkpoints(directory, name: str = "checkpoint") -> None:
+    """Remove every generation of `name` (records first, so a crash leaves orphans, never a
+    half generation)."""
+    directory = Path(directory)
+    for gen in list_generations(directory, name):
+        npz_name, json_name = _file_names(name, gen)
+        _remove(directory / json_name)
+        _remove(directory / npz_name)
+    fsync_directory(directory)
 
 
 # ---------------------------------------------------------------------------- saving

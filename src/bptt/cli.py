@@ -64,8 +64,10 @@ def _add_train(sub):
     t.add_argument("--max-chars", type=_positive_int, default=2_000_000,
                    help="size of the built-in corpus")
     t.add_argument("--encoding", default="utf-8")
-    t.add_argument("--resume", action="store_true", help="continue from DIR's last checkpoint")
-    t.add_argument("--overwrite", action="store_true", help="start afresh in a DIR with a checkpoint")
+    again = t.add_mutually_exclusive_group()
+    again.add_argument("--resume", action="store_true", help="continue from DIR's last checkpoint")
+    again.add_argument("--overwrite", action="store_true",
+                       help="start afresh in a DIR that holds a checkpoint (removing it)")
     t.add_argument("--no-progress", action="store_true")
     t.set_defaults(func="run_train")
 

@@ -89,7 +89,11 @@ class MLP:
         return len(self.sizes) - 1
 
     def _check_x(self, x):
-        return v.check_float_array(x, "x", "MLP", (None, self.sizes[0]), self.dtype)
+        x = v.check_float_array(x, "x", "MLP", (None, self.sizes[0]), self.dtype)
+        if x.shape[0] < 1:
+            raise ValueError(f"The 'x' argument of MLP must hold at least one row (B >= 1). "
+                             f"Got shape {x.shape}.")
+        return x
 
     def _check_y(self, y, B):
         O = self.sizes[-1]

@@ -52,11 +52,16 @@ def gradcheck(model, *args, eps: float = 1e-6, params=None, max_entries=None, se
         raise TypeError(f"The 'model' argument of gradcheck must have .params and .loss_and_grads(). "
                         f"Got {type(model).__name__}.")
     eps = v.check_float(eps, "eps", owner, low=0, low_open=True, high=1)
+    if isinstance(params, str):
+        params = [params]
     names = list(model.params) if params is None else list(params)
     for k in names:
-        if k not in model.params:
+        if not isinstance(k, str) or k not in model.params:
             raise ValueError(f"The 'params' parameter of gradcheck must name parameters of the model "
                              f"({', '.join(model.params)}). Got {k!r}.")
+        if not model.params[k].flags.c_contiguous:
+            raise ValueError(f"gradcheck perturbs parameters in place and needs C-contiguous "
+                             f"arrays. Got {k!r} with strides {model.params[k].strides}.")
         if model.params[k].dtype != np.float64:
             raise ValueError(f"gradcheck needs float64 parameters (build the model with "
                              f"dtype='float64'). Got {k!r} of dtype {model.params[k].dtype}.")
@@ -75,11 +80,13 @@ def gradcheck(model, *args, eps: float = 1e-6, params=None, max_entries=None, se
         num = np.full(flat.size, np.nan)
         for i in idx:
             old = flat[i]
-            flat[i] = old + eps
-            lp = model.loss_and_grads(*args, **kwargs)[0]
-            flat[i] = old - eps
-            lm = model.loss_and_grads(*args, **kwargs)[0]
-            flat[i] = old
+            try:
+                flat[i] = old + eps
+                lp = model.loss_and_grads(*args, **kwargs)[0]
+                flat[i] = old - eps
+                lm = model.loss_and_grads(*args, **kwargs)[0]
+            finally:
+                flat[i] = old                # restored exactly, whatever happened
             num[i] = (lp - lm) / (2 * eps)
         a = np.asarray(analytic[k]).reshape(-1)[idx]
         n = num[idx]

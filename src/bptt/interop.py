@@ -40,6 +40,11 @@ def _torch():
 
 def to_torch(model):
     """(torch.nn.RNN or torch.nn.LSTM, torch.nn.Linear) computing the same function as model."""
+    from .lstm import LSTM
+    from .rnn import SimpleRNN
+    if not isinstance(model, (SimpleRNN, LSTM)):
+        raise TypeError(f"The 'model' argument of to_torch must be a SimpleRNN or an LSTM. "
+                        f"Got {type(model).__name__}.")
     torch = _torch()
     dtype = torch.float64 if model.dtype == np.float64 else torch.float32
     D, H, O, L = model.input_size, model.hidden_size, model.output_size, model.num_layers
@@ -59,8 +64,6 @@ def to_torch(model):
         rnn = torch.nn.LSTM(D, H, num_layers=L, dtype=dtype)
         weights = {l: tuple(np.concatenate([P[layer_key(f"{m}_{g}", l)] for g in GREFF_IN_TORCH_ORDER])
                             for m in ("W", "R", "b")) for l in range(L)}
-    else:
-        raise ValueError(f"to_torch takes a SimpleRNN or an LSTM. Got {type(model).__name__}.")
     linear = torch.nn.Linear(H, O, dtype=dtype)
     with torch.no_grad():
         for l, (w_ih, w_hh, b) in weights.items():

@@ -153,7 +153,7 @@ class LSTM(RecurrentModel):
 
     def zero_state(self, batch_size: int):
         """(h0, c0) = (0, 0), each (B, H) for one layer or (L, B, H) for several."""
-        shape = self._state_shape(batch_size)
+        shape = self._state_shape(v.check_int(batch_size, "batch_size", "LSTM.zero_state"))
         return np.zeros(shape, dtype=self.dtype), np.zeros(shape, dtype=self.dtype)
 
     def __repr__(self):
@@ -180,8 +180,7 @@ class LSTM(RecurrentModel):
                      for k, a in enumerate(h0))
 
     def _layers(self, state):
-        """A state in the public layout → (h, c), each (L, B, H). Also takes the pair stacked into
-        one array of shape (2, *state shape), as np.array(state) makes it."""
+        """A validated state in the public layout → (h, c), each (L, B, H)."""
         h, c = state                                   # an array (2, ...) unpacks along axis 0
         if self.num_layers == 1:
             return h[None], c[None]

@@ -106,7 +106,15 @@ class Optimizer:
         if set(params) != set(grads):
             raise ValueError(f"The 'grads' argument of {name}.step must have the keys of params "
                              f"{sorted(params)}. Got {sorted(grads)}.")
+        for k, p in params.items():
+            if not p.flags.writeable:
+                raise ValueError(f"params[{k!r}] given to {name}.step is read-only; it must be "
+                                 f"writeable (it is updated in place).")
         for k, g in grads.items():
+            kind = np.asarray(g).dtype.kind if isinstance(g, np.ndarray) else None
+            if kind is not None and kind not in "biuf":
+                raise TypeError(f"grads[{k!r}] given to {name}.step must hold numbers. "
+                                f"Got dtype {np.asarray(g).dtype}.")
             if np.shape(g) != params[k].shape:
                 raise ValueError(f"grads[{k!r}] given to {name}.step must have the shape of "
                                  f"params[{k!r}] {params[k].shape}. Got {np.shape(g)}.")

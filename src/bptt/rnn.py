@@ -106,14 +106,15 @@ class SimpleRNN(RecurrentModel):
 
     def zero_state(self, batch_size: int) -> np.ndarray:
         """h0 = 0: (B, H), or (L, B, H) with several layers."""
-        shape = (batch_size, self.hidden_size)
+        shape = (v.check_int(batch_size, "batch_size", "SimpleRNN.zero_state"), self.hidden_size)
         return np.zeros(shape if self.num_layers == 1 else (self.num_layers,) + shape, self.dtype)
 
     @staticmethod
     def num_params(config: dict) -> int:
         """The number of parameters the config would allocate (checked before building one)."""
-        D, H, O = config["input_size"], config["hidden_size"], config["output_size"]
-        L = config.get("num_layers", 1)
+        o = "SimpleRNN"
+        D, H, O = (v.check_int(config.get(k), k, o) for k in ("input_size", "hidden_size", "output_size"))
+        L = v.check_int(config.get("num_layers", 1), "num_layers", o)
         return H * D + (L - 1) * H * H + L * (H * H + H) + O * H + O
 
     def __repr__(self):

@@ -12,6 +12,15 @@ def sample(model, vocab, length=500, *, temperature=0.8, prime="", seed=0) -> st
     """`length` characters after `prime`: feed the prime through the model, then draw each next
     character from softmax(o(t) / temperature) and feed it back in."""
     o = "sample"
+    from .data import Vocab
+    if not isinstance(vocab, Vocab):
+        raise TypeError(f"The 'vocab' argument of sample must be a bptt.data.Vocab. "
+                        f"Got {type(vocab).__name__}.")
+    if getattr(model, "output", None) != "softmax" or not (
+            model.input_size == model.output_size == vocab.size):
+        raise ValueError(f"The 'model' argument of sample must be a character model with "
+                         f"output='softmax' reading and predicting the vocabulary's {vocab.size} "
+                         f"characters. Got {model!r}.")
     length = v.check_int(length, "length", o, minimum=1)
     temperature = v.check_float(temperature, "temperature", o, low=0, low_open=True)
     rng = v.check_rng(seed, o)

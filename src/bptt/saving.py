@@ -3,8 +3,10 @@
 Arrays: ``params/<name>`` (U, W, …), ``optim/<slot>/<name>`` (the optimizer's moments),
 ``carried/<i>`` (the state carried between windows: h, or h and c for an LSTM).
 Meta (JSON): the model kind and config (sizes, activation, output, dtype), the vocabulary, the
-step, the data position, the optimizer's type, hyperparameters and step count, the RNG state of
-the trainer's generator, the training recipe and a fingerprint of the training text.
+step, the data position, the optimizer's type, hyperparameters and step count, the training
+recipe (with the seed) and a fingerprint of the training text. "rng" holds a generator's state
+when the caller passes one; bptt.train passes none, since a training step draws no random numbers
+(the data order is fixed by the streams and the seed only sets the initial weights).
 """
 from __future__ import annotations
 
@@ -90,18 +92,18 @@ def load_model(directory, *, max_params: int = 50_000_000):
     if not checkpoint_exists(directory):
         raise CheckpointError(f"{directory}: no checkpoint here (train one with `bptt train "
                               f"--out {directory}`).")
-    arrays, meta = load_checkpoint(directory, max_elements=2 * max_params + 10_000_000)
+    arrays, meta = load_checkpoint(directory, max_elements=4 * max_params + 10_000_000)  # + Adam
     model, vocab = _model_from(arrays, meta, directory, max_params)
     return model, vocab, meta
 
 
-def load_training_state(directory, *, model_kind: str):
+def load_training_state(directory, *, model_kind: str, max_elements: int = 50_000_000):
     """The TrainingState of the newest checkpoint in `directory`, or None when there is none."""
     directory = Path(directory)
     if not checkpoint_exists(directory):
         return None
-    arrays, meta = load_checkpoint(directory)
-    model, vocab = _model_from(arrays, meta, directory, max_params=10**9)
+    arrays, meta = load_checkpoint(directory, max_elements=max_elements)
+    model, vocab = _model_from(arrays, meta, directory, max_params=max_elements)
     if meta["kind"] != model_kind:
         raise CheckpointError(f"{directory}: the checkpoint holds a {meta['kind']!r} model, "
                               f"not {model_kind!r}.")

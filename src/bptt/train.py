@@ -27,7 +27,7 @@ from typing import Optional
 import numpy as np
 
 from . import _validate as v
-from .checkpoint import checkpoint_exists
+from .checkpoint import checkpoint_exists, remove_checkpoints
 from .clipping import clip_by_norm, clip_by_value
 from .data import StreamBatcher
 from .optim import make_optimizer
@@ -38,7 +38,12 @@ OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam")
 
 
 class TrainingError(RuntimeError):
-    """Training cannot go on (a non-finite loss or gradient, or a checkpoint that does not fit)."""
+    """Training cannot go on: a non-finite loss or gradient."""
+
+
+class ResumeError(ValueError):
+    """A run that cannot start as asked: an output directory that already holds a checkpoint,
+    or a checkpoint made with other settings, data or model (a usage error: exit status 2)."""
 
 
 @dataclass
@@ -121,7 +126,7 @@ def evaluate(model, ids, batch: int, seq_len: int, max_chars: int = 100_000) -> 
     ids = ids[:max_chars]
     B = max(1, min(batch, (len(ids) - 1) // (seq_len + 1)))
     if len(ids) < B * 2:
-        raise TrainingError(f"The validation text is too short ({len(ids)} characters) to evaluate.")
+        raise ValueError(f"The validation text is too short ({len(ids)} characters) to evaluate.")
     L = (len(ids) - 1) // B                               # inputs per stream
     L = max(1, L)
     xs = ids[: B * L].reshape(B, L).T                     # (L, B)
@@ -157,13 +162,19 @@ def train(model, data, config: TrainConfig) -> History:
     step, acc, history = 0, {"loss": 0.0, "chars": 0, "steps": 0}, History()
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
-        if cfg.resume and (state := load_training_state(out, model_kind=model.kind)) is not None:
-            step, h, acc = _restore(state, model, opt, batcher, data, cfg)
+        limit = 4 * sum(p.size for p in model.params.values()) + 10_000_000   # params + optimizer
+        if cfg.resume and (state := load_training_state(out, model_kind=model.kind,
+                                                        max_elements=limit)) is not None:
+            step, h, acc = _restore(state, model, opt, data, cfg)
+            batcher = _batcher_at(state.data_state, data, cfg)
             history.extend(_truncate_metrics(out / "metrics.jsonl", step))
-        elif not cfg.resume:
-            if checkpoint_exists(out) and not cfg.overwrite:
-                raise TrainingError(f"{out} already holds a checkpoint: pass --resume to continue "
-                                    f"it, or choose another --out.")
+        else:
+            if checkpoint_exists(out):
+                if not cfg.overwrite:
+                    raise ResumeError(f"{out} already holds a checkpoint: pass --resume to "
+                                      f"continue it, --overwrite to start afresh, or choose "
+                                      f"another --out.")
+                remove_checkpoints(out)             # a later --resume must not find the old run
             (out / "metrics.jsonl").unlink(missing_ok=True)
 
     def checkpoint():
@@ -274,19 +285,28 @@ def _truncate_metrics(path: Path, step: int) -> list:
     return keep
 
 
-def _restore(state, model, opt, batcher, data, cfg):
+def _batcher_at(data_state, data, cfg):
+    """The batcher at the checkpoint's position, with its range checks."""
+    from .checkpoint import CheckpointError
+    try:
+        return StreamBatcher(data.train_ids, cfg.batch, cfg.seq_len, stride=cfg.stride,
+                             position=data_state["position"], epoch=data_state["epoch"])
+    except (KeyError, TypeError, ValueError) as e:
+        raise CheckpointError(f"The checkpoint's data position {data_state!r} is invalid: {e}") from None
+
+
+def _restore(state, model, opt, data, cfg):
     if state.recipe != cfg.recipe():
         diff = {k: (state.recipe.get(k), val) for k, val in cfg.recipe().items()
                 if state.recipe.get(k) != val}
-        raise TrainingError(f"Cannot resume: the checkpoint was made with other settings "
+        raise ResumeError(f"Cannot resume: the checkpoint was made with other settings "
                             f"(checkpoint, now): {diff}.")
     if state.fingerprint != data.fingerprint():
-        raise TrainingError("Cannot resume: the training text differs from the checkpoint's.")
+        raise ResumeError("Cannot resume: the training text differs from the checkpoint's.")
     if state.model_config != model.config():
-        raise TrainingError(f"Cannot resume: the checkpoint's model {state.model_config} differs "
+        raise ResumeError(f"Cannot resume: the checkpoint's model {state.model_config} differs "
                             f"from {model.config()}.")
     for k, p in model.params.items():
         p[...] = state.params[k]
     opt.load_state_dict(state.optimizer)
-    batcher.position, batcher.epoch = state.data_state["position"], state.data_state["epoch"]
     return state.step, state.carried, state.accum

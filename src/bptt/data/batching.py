@@ -30,7 +30,8 @@ from .errors import DataError
 
 
 def split(ids, val_fraction: float = 0.1):
-    """(train_ids, val_ids): the last round(len(ids) · val_fraction) ids are the validation set.
+    """(train_ids, val_ids): the last ⌊len(ids) · val_fraction + ½⌋ ids (rounded half up) are
+    the validation set.
 
     The validation set is the tail, so no text leaks across the cut; both parts are views of
     `ids`. val_fraction = 0 gives an empty validation set; otherwise both parts must be non-empty.

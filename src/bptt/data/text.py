@@ -48,6 +48,8 @@ def read_text_file(path, encoding: str = "utf-8") -> str:
             raise DataError(f"Cannot read {name!r}: it is not a regular file.")
         with open(name, "rb") as fh:
             data = fh.read()
+    except DataError:
+        raise
     except FileNotFoundError:
         raise DataError(f"Cannot read {name!r}: no such file.") from None
     except PermissionError:
