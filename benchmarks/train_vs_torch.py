@@ -13,10 +13,10 @@ The same for both sides:
 - loss J = Σ over time, mean over the batch; clipping of the global gradient norm at 5;
   Adam(lr=2e-3, betas=(0.9, 0.999), eps=1e-8);
 - evaluation: mean loss per character over the head of the validation text in B streams with the
-  state carried, as bptt.train.evaluate does (bptt.train.evaluate itself on the bptt side, the same
+  state carried, as bptt.training.loop.evaluate does (bptt.training.loop.evaluate itself on the bptt side, the same
   computation written with torch on the other), reported in bits per character.
 
-The bptt side runs the per-step work of bptt.train: model._backward, clip_by_norm, Adam.step
+The bptt side runs the per-step work of bptt.training.loop: model._backward, clip_by_norm, Adam.step
 (bptt.optim), and carries h. torch's bias_hh_l0 is frozen at 0 (bptt has one bias per unit).
 
 Training is chaotic: in float64 the two sides agree to 1e-16 for the first ten steps, and float
@@ -38,7 +38,7 @@ import numpy as np
 
 
 def torch_evaluate(rnn, linear, ids, batch, seq_len, max_chars=100_000):
-    """bptt.train.evaluate's computation with torch modules: mean nats per character."""
+    """bptt.training.loop.evaluate's computation with torch modules: mean nats per character."""
     import torch
     import torch.nn.functional as F
     ids = ids[:max_chars]
@@ -68,7 +68,7 @@ def run_pair(args, data, seed, log=print):
     from bptt.clipping import clip_by_norm
     from bptt.data import StreamBatcher
     from bptt.optim import Adam
-    from bptt.train import evaluate
+    from bptt.training.loop import evaluate
 
     V, H, T, B = data.vocab.size, args.hidden, args.seq_len, args.batch
     model = bptt.SimpleRNN(V, H, V, dtype="float32", seed=seed)
@@ -113,7 +113,7 @@ def run_pair(args, data, seed, log=print):
     mask = np.ones((T, B), dtype=model.dtype)               # stride = seq_len: every step is new
     state = {"h": model.zero_state(B)}
 
-    def bptt_steps(n):                                       # bptt.train's per-step work
+    def bptt_steps(n):                                       # bptt.training.loop's per-step work
         for _ in range(n):
             x, y, reset = b_batches.next_batch()
             if reset:

@@ -6,7 +6,7 @@ import argparse
 
 import bptt
 from bptt.data import builtin_corpus
-from bptt.sampling import sample
+from bptt.training.sampling import sample
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()

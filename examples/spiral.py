@@ -5,7 +5,7 @@
 import numpy as np
 
 import bptt
-from bptt.spiral import make_spiral
+from bptt.data.spiral import make_spiral
 
 
 def train_spiral(steps=1500, seed=0, verbose=True):

@@ -3,17 +3,29 @@ back-propagation through time.
 
 Dimension letters everywhere: T time steps, B batch, D input size, H hidden size, O output size.
 Layout is time-major: x (T, B, D) or token ids (T, B); states (B, H); outputs (T, B, O).
+
+The packages (see ARCHITECTURE.md): `nn` (activations, losses, dense layers, gradcheck), `cells`
+(the recurrent models, one subpackage per cell), `training`, `io` (checkpoints, PyTorch interop),
+`data`, `viz`, `bench`, `cli`.
 """
-from . import clipping, data, optim, schedules, viz
-from .chardata import CharData
-from .dense import MLP
-from .gradcheck import gradcheck
-from .interop import from_torch, to_torch
-from .optim import make_optimizer
-from .lstm import LSTM
-from .rnn import SimpleRNN
-from .train import TrainConfig, TrainingError, evaluate, train
+import sys as _sys
+
+from . import data, viz
+from .cells import LSTM, SimpleRNN
+from .data.chardata import CharData
+from .io.interop import from_torch, to_torch
+from .nn.dense import MLP
+from .nn.gradcheck import gradcheck
+from .training import clipping, optim, schedules
+from .training.loop import TrainConfig, TrainingError, evaluate, train
+from .training.optim import make_optimizer
+
+# Module paths users import from before the packages existed: `bptt.optim`, `bptt.clipping` and
+# `bptt.schedules` (`import bptt.optim`, `from bptt.optim import Adam`) are the same modules.
+for _name in ("optim", "clipping", "schedules"):
+    _sys.modules[f"{__name__}.{_name}"] = globals()[_name]
 
 __version__ = "0.1.0"
 __all__ = ["CharData", "LSTM", "MLP", "SimpleRNN", "TrainConfig", "TrainingError", "clipping", "data",
-           "evaluate", "from_torch", "gradcheck", "make_optimizer", "optim", "schedules", "to_torch", "train", "viz", "__version__"]
+           "evaluate", "from_torch", "gradcheck", "make_optimizer", "optim", "schedules", "to_torch",
+           "train", "viz", "__version__"]

@@ -34,6 +34,24 @@ __all__ = [
 ]
 
 
+def _trace_html(trace):
+    """A trace's display in Jupyter: the interactive explorer (one layer; the plain repr for
+    stacked models). Attached here so that the traces know nothing of pictures."""
+    if getattr(trace.model, "num_layers", 1) != 1:
+        return None
+    from .explorer import explorer_html
+    return explorer_html(trace, inline=True)
+
+
+def _attach_notebook_display():
+    from ..cells import TRACE_CLASSES
+    for cls in TRACE_CLASSES:
+        cls._repr_html_ = _trace_html
+
+
+_attach_notebook_display()
+
+
 def __getattr__(name):
     if name == "explorer_html":                    # lazily: the explorer is not imported eagerly
         from .explorer import explorer_html

@@ -53,9 +53,9 @@ def new_figure(figsize, *, dpi=100, layout="constrained"):
 # -- validation at the public edge ------------------------------------------------------------
 def check_trace(trace, fn: str, *, one_layer: bool = True, lstm: bool = False):
     """A Trace; with one_layer, of a model with one recurrent layer (the article's network); with
-    lstm, an LSTMTrace (`bptt.lstm_trace`) is accepted too, of any number of layers."""
-    from ..lstm_trace import LSTMTrace
-    from ..trace import Trace
+    lstm, an LSTMTrace (`bptt.cells.lstm.trace`) is accepted too, of any number of layers."""
+    from ..cells.lstm.trace import LSTMTrace
+    from ..cells.rnn.trace import Trace
 
     if lstm and isinstance(trace, LSTMTrace):
         return trace
@@ -155,7 +155,7 @@ def demo_trace(seed=0):
     tanh, softmax + cross-entropy, T = 4 steps, B = 1, h0 = 0 (so (∂J/∂W)^(0) = ∂J/∂a(0) h(−1)ᵀ
     is zero). Pass vocab=DEMO_VOCAB to unfolded_network to see the characters, not their ids.
     """
-    from ..rnn import SimpleRNN
+    from ..cells.rnn.model import SimpleRNN
 
     ids = np.array([DEMO_VOCAB.index(ch) for ch in DEMO_TEXT])
     x, y = ids[:-1, None], ids[1:, None]                 # (T, B) = (4, 1): "hell" -> "ello"

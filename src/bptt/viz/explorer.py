@@ -60,11 +60,11 @@ from pathlib import Path
 import numpy as np
 
 from .. import _validate as v
-from ..atomic import atomic_write_text
-from ..losses import per_step_loss
-from ..lstm_reference import GATES, layer_names
-from ..lstm_trace import LSTMTrace
-from ..reference import input_projection
+from ..io.atomic import atomic_write_text
+from ..nn.losses import per_step_loss
+from ..cells.lstm.reference import GATES, layer_names
+from ..cells.lstm.trace import LSTMTrace
+from ..cells.rnn.reference import input_projection
 from .explorer_page import json_array as _json_array
 from .explorer_page import page_html, script_json
 
@@ -305,8 +305,8 @@ def _check_kind(kind, owner):
 
 
 def _default_trace(seed, input_text, kind, owner):
-    from ..lstm import LSTM
-    from ..rnn import SimpleRNN
+    from ..cells.lstm.model import LSTM
+    from ..cells.rnn.model import SimpleRNN
     seed = v.check_int(seed, "seed", owner, minimum=0)
     kind = _check_kind(kind, owner)
     text = _check_text(DEFAULT_TEXT if input_text is None else input_text, owner)

@@ -43,7 +43,7 @@ PATH_NAMES = {"a": "", "cell": "cell path", "hidden": "hidden path"}
 
 
 def is_lstm(trace) -> bool:
-    from ..lstm_trace import LSTMTrace
+    from ..cells.lstm.trace import LSTMTrace
 
     return isinstance(trace, LSTMTrace)
 
@@ -69,12 +69,12 @@ def top_layer_by_source(trace) -> np.ndarray:
     """(T, T, B, H): [s, t] = ∂L(s)/∂a(t) of the top layer of a SimpleRNN with several layers.
 
     L(s) reaches the top layer's a(t) only through the top layer's own recurrence (no layer reads
-    from the one above it), so the one-layer recursion of `bptt.trace.errors_by_source` applies
+    from the one above it), so the one-layer recursion of `bptt.cells.rnn.trace.errors_by_source` applies
     with the top layer's W and h(t)."""
     from types import SimpleNamespace
 
-    from ..layers import layer_key
-    from ..trace import errors_by_source
+    from ..cells.layers import layer_key
+    from ..cells.rnn.trace import errors_by_source
 
     model = trace.model
     T, B, H = trace.forward.h.shape
@@ -122,7 +122,7 @@ def _flow(trace, path, b):
 
 def top_spectral_radius(trace) -> float:
     """ρ(W) of the top layer's W (trace.spectral_radius for one layer)."""
-    from ..layers import layer_key
+    from ..cells.layers import layer_key
 
     L = getattr(trace.model, "num_layers", 1)
     if L == 1:
@@ -285,7 +285,7 @@ def orthogonal_rnn_trace(radius, *, seed=0, T=30, H=8, activation="identity"):
     """The Trace of a SimpleRNN whose W = radius·Q (Q a random orthogonal matrix), so that
     ρ(W) = ‖W‖₂ = radius. D = O = 2, identity output with squared error, B = 1, random x and y.
     The same seed gives the same Q, U, V, x and y for every radius."""
-    from ..rnn import SimpleRNN
+    from ..cells.rnn.model import SimpleRNN
 
     fn = "orthogonal_rnn_trace"
     if isinstance(radius, bool) or not isinstance(radius, numbers.Real) or not 0 < radius < np.inf:
@@ -315,7 +315,7 @@ def vanishing_exploding(seed=0, T=30, H=8, radii=(0.8, 1.2), activations=("ident
     ‖∂L(T−1)/∂a(t)‖ against s − t for every radius, with the dashed reference ‖∂L(s)/∂a(s)‖·r^(s−t).
     Lines carry the gids "flow:<i>" and "reference:<i>" for radii[i].
     """
-    from ..activations import ACTIVATIONS
+    from ..nn.activations import ACTIVATIONS
 
     fn = "vanishing_exploding"
     require_matplotlib(fn)

@@ -55,7 +55,7 @@ def unfolded_network(trace, b=0, *, vocab=None, decimals=2, max_values=4):
     trace = check_trace(trace, fn)
     b = check_b(b, trace, fn)
     T = check_steps(trace, fn, MAX_STEPS)
-    from ..losses import per_step_loss
+    from ..nn.losses import per_step_loss
 
     model, fwd = trace.model, trace.forward
     tokens_in = trace.x.dtype.kind in "iu"

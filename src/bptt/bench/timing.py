@@ -1,0 +1,42 @@
+"""Timing for the benchmarks: alternating rounds, so that both sides of a ratio see the same
+machine state."""
+from __future__ import annotations
+
+import gc
+import time
+
+import numpy as np
+
+
+def _calls_per_round(fn, round_s):
+    fn()
+    t = time.perf_counter()
+    fn()
+    once = max(time.perf_counter() - t, 1e-7)
+    return max(1, min(2000, int(round_s / once)))
+
+
+def time_alternating(fns: dict, seconds: float, rounds: int = 7) -> dict:
+    """Median per-call seconds of each function, timed in alternating rounds (the order rotates
+    each round). Returns {name: {"median": s, "min": s, "rounds": [per-round medians]}}."""
+    names = list(fns)
+    per_round = seconds / (rounds * len(names))
+    counts = {n: _calls_per_round(fns[n], per_round) for n in names}
+    samples = {n: [] for n in names}
+    gc.collect()
+    gc.disable()
+    try:
+        for r in range(rounds):
+            order = names[r % len(names):] + names[:r % len(names)]
+            for n in order:
+                fn, k = fns[n], counts[n]
+                ts = []
+                for _ in range(k):
+                    t = time.perf_counter()
+                    fn()
+                    ts.append(time.perf_counter() - t)
+                samples[n].append(float(np.median(ts)))
+    finally:
+        gc.enable()
+    return {n: {"median": float(np.median(s)), "min": float(np.min(s)), "rounds": s}
+            for n, s in samples.items()}

@@ -1,0 +1,15 @@
+"""The recurrent cells: the shared base (`base.RecurrentModel`, which states the contract every
+cell keeps), the registry of kinds (`registry`), truncated BPTT (`truncated`), and one subpackage
+per cell — `rnn`, `lstm`, `gru` — each with `model.py`, `reference.py`, `fused.py`, `trace.py`.
+
+Nothing here imports training, pictures, files, the CLI or benchmarks.
+"""
+from .base import RecurrentModel
+from .lstm import LSTM, LSTMTrace
+from .registry import MAX_PARAMS, MODEL_KINDS, build_model, model_class
+from .rnn import SimpleRNN, Trace
+
+TRACE_CLASSES = tuple(cls.trace_class for cls in MODEL_KINDS.values())
+
+__all__ = ["LSTM", "LSTMTrace", "MAX_PARAMS", "MODEL_KINDS", "RecurrentModel", "SimpleRNN",
+           "TRACE_CLASSES", "Trace", "build_model", "model_class"]

@@ -1,0 +1,189 @@
+"""The simple RNN model: parameters, forward, loss and full BPTT, on either path.
+
+Dimension letters: T time steps, B batch, D input size, H hidden size, O output size,
+L number of layers.
+
+    model = SimpleRNN(D, H, O)                      # params U (H, D), W (H, H), b (H,), V (O, H), c (O,)
+    out = model.forward(x, h0)                      # a, h, o, y_hat (T, B, .), h_last (B, H)
+    loss, grads = model.loss_and_grads(x, y, h0, mask)
+
+J = (1/B) Σ_b Σ_t mask[t, b] · L(t, b). The "fast" path (default) fuses work across time; the
+"reference" path is the loop of per-step functions in `bptt.cells.rnn.reference`. Tests show they agree.
+
+With num_layers = L > 1, layer l's h(t) is layer l+1's x(t); layer l >= 1 has parameters
+"U.l" (H, H), "W.l", "b.l" (see `bptt.cells.layers`); h0 and h_last are (L, B, H); forward's a and h
+are those of the top layer (all layers are in `.layers_h`).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ... import _validate as v
+from . import fused
+from . import reference
+from .. import sequences
+from ...nn.activations import get_activation
+from ...nn.init import uniform_fan_in
+from ..layers import layer_key, layer_params
+from ...nn.losses import OUTPUTS, loss_and_error, output_fn, per_step_total
+from ..base import RecurrentModel
+from .reference import LAYER_NAMES
+from .results import RNNBackward, RNNForward
+from .trace import Trace, trace_rnn
+
+PATHS = ("fast", "reference")
+
+
+class SimpleRNN(RecurrentModel):
+    """Elman-style simple RNN with an output layer (Goodfellow et al., eq. 10.8–10.11)."""
+
+    owner = "SimpleRNN"
+    kind = "rnn"
+    trace_class = Trace
+
+    def __init__(self, input_size, hidden_size, output_size, *, num_layers=1, activation="tanh",
+                 output="softmax", dtype="float64", seed=0, path="fast"):
+        o = self.owner
+        self.input_size = v.check_int(input_size, "input_size", o)
+        self.hidden_size = v.check_int(hidden_size, "hidden_size", o)
+        self.output_size = v.check_int(output_size, "output_size", o)
+        self.num_layers = v.check_int(num_layers, "num_layers", o)
+        self.act = get_activation(activation, o)
+        self.activation = activation
+        self.output = v.check_choice(output, "output", o, OUTPUTS)
+        self.dtype = v.check_dtype(dtype, o)
+        self.path = v.check_choice(path, "path", o, PATHS)
+        rng = v.check_rng(seed, o)
+        D, H, O = self.input_size, self.hidden_size, self.output_size
+        # PyTorch's initialization: nn.RNN uses ±1/√H for U, W, b; nn.Linear ±1/√H for V, c.
+        self.params = {}
+        for l in range(self.num_layers):
+            self.params[layer_key("U", l)] = uniform_fan_in(rng, (H, D if l == 0 else H), H, self.dtype)
+            self.params[layer_key("W", l)] = uniform_fan_in(rng, (H, H), H, self.dtype)
+            self.params[layer_key("b", l)] = uniform_fan_in(rng, (H,), H, self.dtype)
+        self.params["V"] = uniform_fan_in(rng, (O, H), H, self.dtype)
+        self.params["c"] = uniform_fan_in(rng, (O,), H, self.dtype)
+
+    def config(self) -> dict:
+        """The constructor's arguments (JSON-friendly): SimpleRNN(**model.config()) rebuilds it."""
+        return {"input_size": self.input_size, "hidden_size": self.hidden_size,
+                "output_size": self.output_size, "num_layers": self.num_layers,
+                "activation": self.activation, "output": self.output, "dtype": self.dtype.name}
+
+    def zero_state(self, batch_size: int) -> np.ndarray:
+        """h0 = 0: (B, H), or (L, B, H) with several layers."""
+        shape = (v.check_int(batch_size, "batch_size", "SimpleRNN.zero_state"), self.hidden_size)
+        return np.zeros(shape if self.num_layers == 1 else (self.num_layers,) + shape, self.dtype)
+
+    @staticmethod
+    def num_params(config: dict) -> int:
+        """The number of parameters the config would allocate (checked before building one)."""
+        o = "SimpleRNN"
+        D, H, O = (v.check_int(config.get(k), k, o) for k in ("input_size", "hidden_size", "output_size"))
+        L = v.check_int(config.get("num_layers", 1), "num_layers", o)
+        return H * D + (L - 1) * H * H + L * (H * H + H) + O * H + O
+
+    def __repr__(self):
+        layers = f", num_layers={self.num_layers}" if self.num_layers > 1 else ""
+        return (f"SimpleRNN({self.input_size}, {self.hidden_size}, {self.output_size}{layers}, "
+                f"activation={self.activation!r}, output={self.output!r}, dtype={self.dtype.name!r})")
+
+    def layer(self, l: int) -> dict:
+        """Layer l's {U, W, b} (the model's own arrays)."""
+        return layer_params(self.params, LAYER_NAMES, l)
+
+    # -- validation at the public edge -------------------------------------------------------
+    def _inputs(self, x, y, h0, mask, need_y=True):
+        o = self.owner
+        x = sequences.check_x(x, o, self.input_size, self.dtype)
+        T, B = x.shape[:2]
+        if self.num_layers == 1:
+            h0 = sequences.check_h0(h0, o, B, self.hidden_size, self.dtype)
+        else:
+            h0 = (self.zero_state(B) if h0 is None else
+                  v.check_float_array(h0, "h0", o, (self.num_layers, B, self.hidden_size), self.dtype))
+        if not need_y:
+            return x, None, h0, None
+        y = sequences.check_y(y, o, self.output, T, B, self.output_size, self.dtype)
+        mask = sequences.check_mask(mask, o, T, B, self.dtype)
+        return x, y, h0, mask
+
+    def _h0s(self, h0):
+        return [h0] if self.num_layers == 1 else list(h0)
+
+    def _stack(self, per_layer):
+        return per_layer[0] if self.num_layers == 1 else np.stack(per_layer)
+
+    # -- forward -----------------------------------------------------------------------------
+    def forward(self, x, h0=None) -> RNNForward:
+        """Forward propagation over all steps; nothing is kept between calls."""
+        x, _, h0, _ = self._inputs(x, None, h0, None, need_y=False)
+        if self.path == "reference":
+            layers = [self.layer(l) for l in range(self.num_layers)]
+            a, hs, o, _ = reference.sequence_forward(x, self._h0s(h0), layers, self.params, self.act)
+            a = a[-1]
+        else:
+            inp, hs = x, []
+            for l, h0_l in enumerate(self._h0s(h0)):
+                p = self.layer(l)
+                a, Hs = fused.layer_forward(inp, h0_l, p["U"], p["W"], p["b"], self.act, keep_a=True)
+                hs.append(Hs[1:])
+                inp = Hs[1:]
+            o = fused.output_forward(inp, self.params["V"], self.params["c"])
+        h_last = self._stack([h[-1].copy() for h in hs])
+        return RNNForward(a, hs[-1], o, output_fn(self.output, o), h_last, hs)
+
+    # -- loss and BPTT -------------------------------------------------------------------------
+    def _backward(self, x, y, h0, mask, need_dx=True) -> RNNBackward:
+        """backward() on inputs already validated and cast. need_dx=False skips ∂J/∂x (one GEMM
+        for float inputs) where nobody reads it: training, TBPTT windows, loss_and_grads."""
+        weight = mask / x.shape[1]                                  # mask[t, b] / B
+        if self.path == "reference":
+            return self._backward_reference(x, y, h0, weight)
+        L = self.num_layers
+        inputs, Hss = [], []
+        inp = x
+        for l, h0_l in enumerate(self._h0s(h0)):                    # forward, layer by layer
+            p = self.layer(l)
+            _, Hs = fused.layer_forward(inp, h0_l, p["U"], p["W"], p["b"], self.act)
+            inputs.append(inp)
+            Hss.append(Hs)
+            inp = Hs[1:]
+        o = fused.output_forward(inp, self.params["V"], self.params["c"])
+        loss, y_hat, do = loss_and_error(self.output, o, y, weight)  # ∂J/∂o (T, B, O)
+        del o, y_hat                                                # free them before BPTT
+        dA, dV, dc = fused.output_backward(do, inp, self.params["V"])
+        grads, dh0s = {"V": dV, "c": dc}, [None] * L
+        for l in reversed(range(L)):                                # BPTT, top layer first
+            p = self.layer(l)
+            dx, dh0s[l], dU, dW, db = fused.layer_backward(dA, inputs[l], Hss[l], p["U"], p["W"],
+                                                           self.act, need_dx=need_dx or l > 0)
+            grads.update({layer_key("U", l): dU, layer_key("W", l): dW, layer_key("b", l): db})
+            dA = dx                                                 # ∂J/∂h(t) of the layer below
+        return RNNBackward(loss, {k: grads[k] for k in self.params}, self._stack(dh0s), dA,
+                           [Hs[1:] for Hs in Hss])
+
+    def _backward_reference(self, x, y, h0, weight) -> RNNBackward:
+        layers = [self.layer(l) for l in range(self.num_layers)]
+        _, hs, o, caches = reference.sequence_forward(x, self._h0s(h0), layers, self.params, self.act)
+        loss, _, do = loss_and_error(self.output, o, y, weight)
+        dx, dh0s, grads, _, _ = reference.sequence_backward(do, caches, layers, self.params)
+        flat = {}
+        for l, g in enumerate(grads):
+            flat.update({layer_key(k, l) if k in LAYER_NAMES else k: a for k, a in g.items()})
+        return RNNBackward(loss, {k: flat[k] for k in self.params}, self._stack(dh0s), dx, hs)
+
+    def trace(self, x, y, h0=None, mask=None, *, max_bytes=256 * 2**20):
+        """Every error and per-step gradient of one forward + BPTT pass; see `bptt.cells.rnn.trace`."""
+        return trace_rnn(self, x, y, h0=h0, mask=mask, max_bytes=max_bytes)
+
+    def _forward_loss(self, x, y, h0, mask):
+        """(J, last state) on validated inputs, forward only."""
+        inp, last = x, []
+        for l, h0_l in enumerate(self._h0s(h0)):
+            p = self.layer(l)
+            _, Hs = fused.layer_forward(inp, h0_l, p["U"], p["W"], p["b"], self.act)
+            last.append(Hs[-1].copy())
+            inp = Hs[1:]
+        o = fused.output_forward(inp, self.params["V"], self.params["c"])
+        return per_step_total(self.output, o, y, mask / x.shape[1]), self._stack(last)

@@ -1,0 +1,124 @@
+"""The work behind each `bptt` subcommand: library calls, with messages for people."""
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+
+from ..data.chardata import CharData
+from ..data import DataError, builtin_corpus, load_text
+from ..io.saving import load_model
+
+
+class UsageError(ValueError):
+    """A bad argument: exit status 2."""
+
+
+def check_writable_dir(path) -> Path:
+    out = Path(path)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=out, prefix=".write-test-")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as e:
+        raise UsageError(f"--out {out}: cannot write there ({e.strerror or e}).") from None
+    return out
+
+
+def run_train(args, out=print) -> int:
+    from ..cells.registry import build_model
+    from ..training.report import write_report
+    from ..training.sampling import sample
+    from ..training.loop import TrainConfig, train
+
+    cfg = TrainConfig(steps=args.steps, seq_len=args.seq_len, stride=args.stride, batch=args.batch,
+                      optimizer=args.optimizer, lr=args.lr, clip=args.clip, clip_mode=args.clip_mode,
+                      eval_every=args.eval_every, checkpoint_every=args.checkpoint_every,
+                      seed=args.seed, out=args.out, resume=args.resume,
+                      overwrite=getattr(args, "overwrite", False),
+                      progress=not args.no_progress).validate()
+    out_dir = check_writable_dir(args.out)
+    if args.files:
+        text = load_text(args.files, encoding=args.encoding)
+        source = ", ".join(args.files)
+    else:
+        text = builtin_corpus(args.max_chars)
+        source = f"the built-in corpus (Python's standard library source, {len(text):,} characters)"
+    data = CharData.from_text(text, val_fraction=args.val_fraction)
+    need = cfg.batch * (cfg.seq_len + 1)
+    if len(data.train_ids) < need:
+        raise DataError(f"The training text is too short: {len(data.train_ids)} characters after "
+                        f"the validation split, but --batch {cfg.batch} streams of --seq-len "
+                        f"{cfg.seq_len} + 1 need at least {need}.")
+    V = data.vocab.size
+    config = {"input_size": V, "hidden_size": args.hidden, "output_size": V, "dtype": args.dtype}
+    config["num_layers"] = getattr(args, "layers", 1)
+    if args.model == "rnn":
+        config["activation"] = args.activation
+    elif getattr(args, "peepholes", False):
+        config["peepholes"] = True
+    model = build_model(args.model, config, seed=args.seed)
+    out(f"training {model!r} on {source}: {len(data.train_ids):,} training and "
+        f"{len(data.val_ids):,} validation characters")
+    history = train(model, data, cfg)
+    if history.interrupted:
+        out(f"interrupted at step {history.step}: checkpoint saved in {out_dir}; "
+            f"continue with the same command and --resume")
+        return 130
+    samples = [sample(model, data.vocab, 300, temperature=0.8, seed=args.seed + i) for i in range(2)]
+    val_text = data.vocab.decode(data.val_ids[:41])
+    report = write_report(out_dir, history, model=model, vocab=data.vocab, samples=samples,
+                          flow_text=val_text)
+    if history:
+        last = history[-1]
+        out(f"step {last['step']}: validation {last['val_bpc']:.3f} bits/char, "
+            f"{last['chars_per_s']:,.0f} chars/s")
+    for s in samples:
+        out("--- sample ---\n" + s)
+    out(f"checkpoint: {history.checkpoint}\nmetrics: {out_dir / 'metrics.jsonl'}\nreport: {report}")
+    return 0
+
+
+def run_sample(args, out=print) -> int:
+    from ..training.sampling import sample
+    model, vocab, _ = load_model(args.dir)
+    out(sample(model, vocab, args.length, temperature=args.temperature, prime=args.prime,
+               seed=args.seed))
+    return 0
+
+
+def run_eval(args, out=print) -> int:
+    from ..training.loop import evaluate
+    model, vocab, meta = load_model(args.dir)
+    text = load_text(args.files, encoding=args.encoding)
+    if len(text) < 2:
+        raise DataError(f"{', '.join(args.files)}: need at least 2 characters to evaluate.")
+    ids = vocab.encode(text)
+    loss = evaluate(model, ids, batch=32, seq_len=100, max_chars=len(ids))
+    if args.json:
+        out(json.dumps({"loss": loss, "bpc": loss / math.log(2), "chars": len(ids)}))
+    else:
+        out(f"{len(ids):,} characters: loss {loss:.4f} nats/char, {loss / math.log(2):.4f} bits/char")
+    return 0
+
+
+def run_explain(args, out=print) -> int:
+    from ..viz.explorer import explain
+    model = vocab = None
+    if args.model:
+        model, vocab, _ = load_model(args.model)
+    path = explain(args.out, model=model, vocab=vocab, input_text=args.input, seed=args.seed,
+                   kind=args.kind)
+    out(f"explorer written to {path}")
+    return 0
+
+
+def run_figures(args, out=print) -> int:
+    from ..viz import save_demo_figures
+    out_dir = check_writable_dir(args.out)
+    for name, path in save_demo_figures(out_dir, seed=args.seed).items():
+        out(f"{name}: {path}")
+    return 0

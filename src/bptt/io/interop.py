@@ -1,0 +1,128 @@
+"""Weights to and from PyTorch — the way out when a model outgrows bptt.
+
+    rnn, linear = bptt.to_torch(model)        # torch.nn.RNN or torch.nn.LSTM, and torch.nn.Linear
+    model = bptt.from_torch(rnn, linear)      # the same function in bptt
+
+The torch modules compute the same function as the model: time-major input (T, B, D)
+(`batch_first=False`), logits = linear(rnn(x, h0)[0]); softmax or the identity is applied by the
+loss, as in bptt. PyTorch is imported only inside these functions.
+
+Names (layer l; the suffix ".l" for l >= 1, see `bptt.cells.layers`):
+
+    SimpleRNN             nn.RNN                         LSTM (Greff et al.)        nn.LSTM
+    U                     weight_ih_l{l}                 [W_i; W_f; W_z; W_o]       weight_ih_l{l}
+    W                     weight_hh_l{l}                 [R_i; R_f; R_z; R_o]       weight_hh_l{l}
+    b                     bias_ih_l{l} + bias_hh_l{l}    [b_i; b_f; b_z; b_o]       bias_ih_l{l} + bias_hh_l{l}
+    V, c                  Linear.weight, Linear.bias     V, c                       Linear.weight, Linear.bias
+
+PyTorch's LSTM gate order i, f, g, o is Greff's i, f, z, o (g, the "cell gate", is the block
+input z). bptt has one bias per gate; exporting puts it in bias_ih and zeros in bias_hh, and
+importing adds the two. Not expressible in PyTorch's modules, and refused with a message:
+sigmoid or identity activations of a SimpleRNN, and LSTM peepholes.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..cells.layers import layer_key
+
+GREFF_IN_TORCH_ORDER = ("i", "f", "z", "o")
+
+
+def _torch():
+    try:
+        import torch
+    except ImportError:
+        raise ImportError("bptt.to_torch/from_torch need PyTorch: pip install 'bptt[torch]' "
+                          "(torch==2.13.0).") from None
+    return torch
+
+
+def to_torch(model):
+    """(torch.nn.RNN or torch.nn.LSTM, torch.nn.Linear) computing the same function as model."""
+    from ..cells.lstm.model import LSTM
+    from ..cells.rnn.model import SimpleRNN
+    if not isinstance(model, (SimpleRNN, LSTM)):
+        raise TypeError(f"The 'model' argument of to_torch must be a SimpleRNN or an LSTM. "
+                        f"Got {type(model).__name__}.")
+    torch = _torch()
+    dtype = torch.float64 if model.dtype == np.float64 else torch.float32
+    D, H, O, L = model.input_size, model.hidden_size, model.output_size, model.num_layers
+    P = model.params
+    t = lambda a: torch.from_numpy(np.ascontiguousarray(a))     # noqa: E731
+    if model.kind == "rnn":
+        if model.activation not in ("tanh", "relu"):
+            raise ValueError(f"PyTorch's nn.RNN has only tanh and relu nonlinearities; this "
+                             f"SimpleRNN uses {model.activation!r} and cannot be exported.")
+        rnn = torch.nn.RNN(D, H, num_layers=L, nonlinearity=model.activation, dtype=dtype)
+        weights = {l: (P[layer_key("U", l)], P[layer_key("W", l)], P[layer_key("b", l)])
+                   for l in range(L)}
+    elif model.kind == "lstm":
+        if model.peepholes:
+            raise ValueError("PyTorch's nn.LSTM has no peephole connections (p_i, p_f, p_o); "
+                             "an LSTM with peepholes=True cannot be exported.")
+        rnn = torch.nn.LSTM(D, H, num_layers=L, dtype=dtype)
+        weights = {l: tuple(np.concatenate([P[layer_key(f"{m}_{g}", l)] for g in GREFF_IN_TORCH_ORDER])
+                            for m in ("W", "R", "b")) for l in range(L)}
+    linear = torch.nn.Linear(H, O, dtype=dtype)
+    with torch.no_grad():
+        for l, (w_ih, w_hh, b) in weights.items():
+            getattr(rnn, f"weight_ih_l{l}").copy_(t(w_ih))
+            getattr(rnn, f"weight_hh_l{l}").copy_(t(w_hh))
+            getattr(rnn, f"bias_ih_l{l}").copy_(t(b))
+            getattr(rnn, f"bias_hh_l{l}").zero_()
+        linear.weight.copy_(t(P["V"]))
+        linear.bias.copy_(t(P["c"]))
+    return rnn, linear
+
+
+def from_torch(rnn, linear, *, output="softmax"):
+    """A bptt model with the weights of (rnn, linear): nn.RNN → SimpleRNN, nn.LSTM → LSTM."""
+    torch = _torch()
+    if not isinstance(linear, torch.nn.Linear):
+        raise TypeError(f"The 'linear' argument of from_torch must be a torch.nn.Linear. "
+                        f"Got {type(linear).__name__}.")
+    if not isinstance(rnn, (torch.nn.RNN, torch.nn.LSTM)):
+        raise TypeError(f"The 'rnn' argument of from_torch must be a torch.nn.RNN or "
+                        f"torch.nn.LSTM. Got {type(rnn).__name__}.")
+    if rnn.bidirectional:
+        raise ValueError("from_torch: bidirectional PyTorch RNNs have no bptt equivalent.")
+    if getattr(rnn, "proj_size", 0):
+        raise ValueError(f"from_torch: an LSTM with proj_size={rnn.proj_size} has no bptt equivalent.")
+    if linear.in_features != rnn.hidden_size:
+        raise ValueError(f"from_torch: linear.in_features = {linear.in_features} must equal the "
+                         f"RNN's hidden_size = {rnn.hidden_size}.")
+    if linear.bias is None:
+        raise ValueError("from_torch: the Linear layer needs a bias (it becomes c).")
+    w = rnn.weight_ih_l0
+    dtype = {torch.float64: "float64", torch.float32: "float32"}.get(w.dtype)
+    if dtype is None:
+        raise ValueError(f"from_torch: weights of dtype {w.dtype} are not supported "
+                         f"(float32 or float64).")
+    D, H, L, O = rnn.input_size, rnn.hidden_size, rnn.num_layers, linear.out_features
+    n = lambda a: a.detach().cpu().numpy().astype(dtype, copy=True)   # noqa: E731
+
+    def bias(l):
+        parts = [getattr(rnn, f"bias_{k}_l{l}", None) for k in ("ih", "hh")]
+        parts = [n(p) for p in parts if p is not None]
+        return sum(parts) if parts else np.zeros(getattr(rnn, f"weight_hh_l{l}").shape[0], dtype)
+
+    if isinstance(rnn, torch.nn.LSTM):
+        from ..cells.lstm.model import LSTM
+        model = LSTM(D, H, O, num_layers=L, output=output, dtype=dtype)
+        for l in range(L):
+            blocks = {"W": n(getattr(rnn, f"weight_ih_l{l}")), "R": n(getattr(rnn, f"weight_hh_l{l}")),
+                      "b": bias(l)}
+            for m, full in blocks.items():
+                for i, g in enumerate(GREFF_IN_TORCH_ORDER):
+                    model.params[layer_key(f"{m}_{g}", l)][...] = full[i * H:(i + 1) * H]
+    else:
+        from ..cells.rnn.model import SimpleRNN
+        model = SimpleRNN(D, H, O, num_layers=L, activation=rnn.nonlinearity, output=output, dtype=dtype)
+        for l in range(L):
+            model.params[layer_key("U", l)][...] = n(getattr(rnn, f"weight_ih_l{l}"))
+            model.params[layer_key("W", l)][...] = n(getattr(rnn, f"weight_hh_l{l}"))
+            model.params[layer_key("b", l)][...] = bias(l)
+    model.params["V"][...] = n(linear.weight)
+    model.params["c"][...] = n(linear.bias)
+    return model

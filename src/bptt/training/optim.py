@@ -1,0 +1,403 @@
+"""Optimizers that update parameter dicts in place, keeping their state per key.
+
+    opt = Adam(lr=1e-3)
+    opt.step(model.params, grads)     # params[k] -= update(grads[k]) for every key
+    opt.lr = schedule(step)           # schedules (bptt.schedules) set the lr between steps
+
+Hyperparameters are attributes of the optimizer (`opt.lr`, `opt.betas`, ...); per-parameter
+state (moments, velocities) lives in dicts keyed like the parameters (`opt.m["W"]`), one dict per
+state slot, created at the first step. `opt.t` counts the steps taken. Every update equals the
+one of the torch.optim class of the same name with the same settings (tested in float64).
+
+`step` updates the arrays of `params` in place (they keep their identity) and computes in their
+dtype (float32 stays float32). It checks that grads has the keys and shapes of params and that
+the state matches them, but not finiteness (the trainer checks the clipped norm).
+
+Checkpoints. ``state_dict()`` returns plain data that fits an npz (the arrays) plus JSON (the
+rest)::
+
+    {"type":  "Adam",                                  # the class name
+     "hyper": {"lr": 0.001, "betas": [0.9, 0.999], "eps": 1e-08, "weight_decay": 0.0},
+     "step":  12,                                      # opt.t
+     "state": {"m": {"U": array, "W": array, ...},     # one dict per slot, keyed like params
+               "v": {"U": array, "W": array, ...}}}
+
+Arrays are copies. ``load_state_dict(d)`` checks the type, the hyperparameters, the step, the
+slot names (they depend on the settings: RMSProp has "grad_avg" only when centered) and that all
+slots have the same keys and shapes, then replaces hyperparameters, step and state at once (or
+raises and changes nothing). Shapes against the parameters are checked at the next `step`.
+
+Gradient clipping (bptt.clipping) and learning-rate schedules (bptt.schedules) are re-exported
+here: ``from bptt.optim import Adam, clip_by_norm, cosine_with_warmup``.
+"""
+from __future__ import annotations
+
+import inspect
+import math
+from collections.abc import Mapping
+
+import numpy as np
+
+from .. import _validate as v
+from .clipping import clip_by_norm, clip_by_value, global_norm
+from .schedules import (Constant, CosineWithWarmup, StepDecay, constant, cosine_with_warmup,
+                        step_decay)
+
+__all__ = ["Optimizer", "SGD", "Adagrad", "RMSProp", "Adam", "OPTIMIZERS", "make_optimizer",
+           "global_norm", "clip_by_norm", "clip_by_value", "Constant", "StepDecay",
+           "CosineWithWarmup", "constant", "step_decay", "cosine_with_warmup"]
+
+
+class Optimizer:
+    """Base class: `step` checks its arguments, then calls `_update` once per key.
+
+    A subclass sets its hyperparameters in `__init__` (validated) and defines
+    `hyperparameters()` (the constructor's keyword arguments, JSON-able), `_slots()` (the names
+    of its state dicts), `_initial(slot)` (their starting value) and `_update(k, p, g)`.
+    """
+
+    def __init__(self):
+        self.t = 0  # steps taken
+        for name in self._slots():
+            setattr(self, name, {})
+
+    # -- the learning rate, settable by schedules -------------------------------------------
+    @property
+    def lr(self) -> float:
+        return self._lr
+
+    @lr.setter
+    def lr(self, value) -> None:
+        self._lr = v.check_float(value, "lr", type(self).__name__, low=0)
+
+    # -- to be defined by subclasses ---------------------------------------------------------
+    def hyperparameters(self) -> dict:
+        raise NotImplementedError
+
+    def _slots(self) -> tuple:
+        return ()
+
+    def _initial(self, slot: str) -> float:
+        return 0.0
+
+    def _update(self, k: str, p: np.ndarray, g: np.ndarray) -> None:
+        raise NotImplementedError
+
+    # -- the public step ---------------------------------------------------------------------
+    def step(self, params, grads) -> None:
+        """Update every array of `params` in place from the gradient of the same key."""
+        self._check(params, grads)
+        self._check_state(params)
+        self.t += 1
+        for k, p in params.items():
+            self._update(k, p, np.asarray(grads[k], dtype=p.dtype))  # in the parameter's dtype
+
+    def _check(self, params, grads) -> None:
+        name = type(self).__name__
+        for arg, d in (("params", params), ("grads", grads)):
+            if not isinstance(d, Mapping):
+                raise TypeError(f"The '{arg}' argument of {name}.step must be a dict of arrays. "
+                                f"Got {type(d).__name__} instead.")
+        for k, p in params.items():
+            if not isinstance(p, np.ndarray) or p.dtype.kind != "f":
+                got = f"dtype {p.dtype}" if isinstance(p, np.ndarray) else type(p).__name__
+                raise TypeError(f"params[{k!r}] given to {name}.step must be a float numpy array "
+                                f"(it is updated in place). Got {got} instead.")
+        if set(params) != set(grads):
+            raise ValueError(f"The 'grads' argument of {name}.step must have the keys of params "
+                             f"{sorted(params)}. Got {sorted(grads)}.")
+        for k, p in params.items():
+            if not p.flags.writeable:
+                raise ValueError(f"params[{k!r}] given to {name}.step is read-only; it must be "
+                                 f"writeable (it is updated in place).")
+        for k, g in grads.items():
+            kind = np.asarray(g).dtype.kind if isinstance(g, np.ndarray) else None
+            if kind is not None and kind not in "biuf":
+                raise TypeError(f"grads[{k!r}] given to {name}.step must hold numbers. "
+                                f"Got dtype {np.asarray(g).dtype}.")
+            if np.shape(g) != params[k].shape:
+                raise ValueError(f"grads[{k!r}] given to {name}.step must have the shape of "
+                                 f"params[{k!r}] {params[k].shape}. Got {np.shape(g)}.")
+
+    def _check_state(self, params) -> None:
+        """Create the state at the first step; afterwards it must match params."""
+        name = type(self).__name__
+        for slot in self._slots():
+            state = getattr(self, slot)
+            if not state:
+                for k, p in params.items():
+                    state[k] = np.full_like(p, self._initial(slot))
+                continue
+            if set(state) != set(params):
+                raise ValueError(f"The state {slot!r} of {name} has the keys {sorted(state)} "
+                                 f"(from earlier steps or load_state_dict), but params has "
+                                 f"{sorted(params)}.")
+            for k, p in params.items():
+                if state[k].shape != p.shape:
+                    raise ValueError(f"The state {slot!r}[{k!r}] of {name} has shape "
+                                     f"{state[k].shape}, but params[{k!r}] has shape {p.shape}.")
+                if state[k].dtype != p.dtype:
+                    state[k] = state[k].astype(p.dtype)  # e.g. a float64 checkpoint, float32 model
+
+    # -- checkpoints -------------------------------------------------------------------------
+    def state_dict(self) -> dict:
+        """{"type", "hyper", "step", "state": {slot: {key: array}}}; see the module docstring."""
+        return {"type": type(self).__name__,
+                "hyper": self.hyperparameters(),
+                "step": self.t,
+                "state": {slot: {k: a.copy() for k, a in getattr(self, slot).items()}
+                          for slot in self._slots()}}
+
+    def load_state_dict(self, d) -> None:
+        """Replace hyperparameters, step and state with those of `d` (from `state_dict`)."""
+        name = type(self).__name__
+        owner = f"{name}.load_state_dict"
+        if not isinstance(d, Mapping):
+            raise TypeError(f"The 'state_dict' argument of {owner} must be a dict. "
+                            f"Got {type(d).__name__} instead.")
+        _check_keys(d, {"type", "hyper", "step", "state"}, "state_dict", owner)
+        if d["type"] != name:
+            raise ValueError(f"The state_dict given to {owner} is of a {d['type']!r} optimizer, "
+                             f"not {name!r}.")
+        if not isinstance(d["hyper"], Mapping):
+            raise TypeError(f"state_dict['hyper'] given to {owner} must be a dict. "
+                            f"Got {type(d['hyper']).__name__} instead.")
+        _check_keys(d["hyper"], set(self.hyperparameters()), "state_dict['hyper']", owner)
+        fresh = type(self)(**d["hyper"])  # validates every hyperparameter
+        fresh.t = v.check_int(d["step"], "state_dict['step']", owner, minimum=0)
+        state = d["state"]
+        if not isinstance(state, Mapping):
+            raise TypeError(f"state_dict['state'] given to {owner} must be a dict of slots. "
+                            f"Got {type(state).__name__} instead.")
+        _check_keys(state, set(fresh._slots()), "state_dict['state']", owner)
+        shapes = None
+        for slot in fresh._slots():
+            arrays = state[slot]
+            if not isinstance(arrays, Mapping):
+                raise TypeError(f"state_dict['state'][{slot!r}] given to {owner} must be a dict "
+                                f"of arrays. Got {type(arrays).__name__} instead.")
+            copied = {}
+            for k, a in arrays.items():
+                if not isinstance(a, np.ndarray) or a.dtype.kind != "f":
+                    got = f"dtype {a.dtype}" if isinstance(a, np.ndarray) else type(a).__name__
+                    raise TypeError(f"state_dict['state'][{slot!r}][{k!r}] given to {owner} must "
+                                    f"be a float numpy array. Got {got} instead.")
+                copied[str(k)] = a.copy()
+            these = {k: a.shape for k, a in copied.items()}
+            if shapes is not None and these != shapes:
+                raise ValueError(f"The slots of state_dict['state'] given to {owner} must have "
+                                 f"the same keys and shapes. Got {shapes} and, in {slot!r}, "
+                                 f"{these}.")
+            shapes = these
+            setattr(fresh, slot, copied)
+        self.__dict__.clear()
+        self.__dict__.update(fresh.__dict__)
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={val!r}" for k, val in self.hyperparameters().items())
+        return f"{type(self).__name__}({args})"
+
+
+def _check_keys(d, expected: set, what: str, owner: str) -> None:
+    got = set(d)
+    if got != expected:
+        missing, extra = sorted(expected - got), sorted(map(str, got - expected))
+        raise ValueError(f"{what} given to {owner} must have the keys {sorted(expected)}. "
+                         f"Missing {missing}, unexpected {extra}.")
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent, optionally with (Nesterov) momentum and L2 weight decay.
+
+        g ← g + λ θ                 (weight_decay λ > 0)
+        v ← μ v + g                 (momentum μ > 0; v starts at 0, so v = g at the first step)
+        g ← g + μ v  (Nesterov)  or  g ← v
+        θ ← θ − lr g
+    """
+
+    def __init__(self, lr, momentum=0.0, nesterov=False, weight_decay=0.0):
+        o = "SGD"
+        self.lr = lr
+        self.momentum = v.check_float(momentum, "momentum", o, low=0, high=1, high_open=True)
+        self.nesterov = v.check_bool(nesterov, "nesterov", o)
+        if self.nesterov and self.momentum == 0:
+            raise ValueError("The 'nesterov' parameter of SGD needs a momentum > 0. "
+                             "Got nesterov=True with momentum=0.0.")
+        self.weight_decay = v.check_float(weight_decay, "weight_decay", o, low=0)
+        super().__init__()
+
+    def hyperparameters(self) -> dict:
+        return {"lr": self.lr, "momentum": self.momentum, "nesterov": self.nesterov,
+                "weight_decay": self.weight_decay}
+
+    def _slots(self) -> tuple:
+        return ("velocity",) if self.momentum else ()
+
+    def _update(self, k, p, g):
+        if self.weight_decay:
+            g = g + self.weight_decay * p  # g ← g + λθ
+        if self.momentum:
+            vel = self.velocity[k]
+            vel *= self.momentum
+            vel += g  # v ← μ v + g
+            g = g + self.momentum * vel if self.nesterov else vel  # g ← g + μ v, or g ← v
+        p -= self.lr * g  # θ ← θ − lr g
+
+
+class Adagrad(Optimizer):
+    """Duchi, Hazan & Singer (2011): per-entry rates shrinking with the summed squared gradients.
+
+        g ← g + λ θ                 (weight_decay λ > 0)
+        G ← G + g²                  (G starts at initial_accumulator_value)
+        θ ← θ − lr g / (√G + eps)
+    """
+
+    def __init__(self, lr=1e-2, eps=1e-10, initial_accumulator_value=0.0, weight_decay=0.0):
+        o = "Adagrad"
+        self.lr = lr
+        self.eps = v.check_float(eps, "eps", o, low=0)
+        self.initial_accumulator_value = v.check_float(
+            initial_accumulator_value, "initial_accumulator_value", o, low=0)
+        self.weight_decay = v.check_float(weight_decay, "weight_decay", o, low=0)
+        super().__init__()
+
+    def hyperparameters(self) -> dict:
+        return {"lr": self.lr, "eps": self.eps,
+                "initial_accumulator_value": self.initial_accumulator_value,
+                "weight_decay": self.weight_decay}
+
+    def _slots(self) -> tuple:
+        return ("sum_sq",)
+
+    def _initial(self, slot):
+        return self.initial_accumulator_value  # G starts here
+
+    def _update(self, k, p, g):
+        if self.weight_decay:
+            g = g + self.weight_decay * p  # g ← g + λθ
+        G = self.sum_sq[k]
+        G += g * g  # G ← G + g²
+        p -= self.lr * g / (np.sqrt(G) + self.eps)  # θ ← θ − lr g / (√G + eps)
+
+
+class RMSProp(Optimizer):
+    """Tieleman & Hinton (2012), with Graves' (2013) centered variant, as torch.optim.RMSprop.
+
+        g ← g + λ θ                         (weight_decay λ > 0)
+        s ← α s + (1 − α) g²                (square_avg)
+        ḡ ← α ḡ + (1 − α) g                 (grad_avg, centered only)
+        d ← √(s − ḡ²) + eps  (centered)  or  d ← √s + eps
+        b ← μ b + g / d,  θ ← θ − lr b      (momentum μ > 0; velocity b)
+        θ ← θ − lr g / d                    (no momentum)
+
+    s − ḡ² ≥ 0 in exact arithmetic; it is clamped at 0 against rounding (where torch gives nan).
+    """
+
+    def __init__(self, lr=1e-2, alpha=0.99, eps=1e-8, momentum=0.0, centered=False,
+                 weight_decay=0.0):
+        o = "RMSProp"
+        self.lr = lr
+        self.alpha = v.check_float(alpha, "alpha", o, low=0, high=1, high_open=True)
+        self.eps = v.check_float(eps, "eps", o, low=0)
+        self.momentum = v.check_float(momentum, "momentum", o, low=0, high=1, high_open=True)
+        self.centered = v.check_bool(centered, "centered", o)
+        self.weight_decay = v.check_float(weight_decay, "weight_decay", o, low=0)
+        super().__init__()
+
+    def hyperparameters(self) -> dict:
+        return {"lr": self.lr, "alpha": self.alpha, "eps": self.eps, "momentum": self.momentum,
+                "centered": self.centered, "weight_decay": self.weight_decay}
+
+    def _slots(self) -> tuple:
+        return (("square_avg",) + (("grad_avg",) if self.centered else ())
+                + (("velocity",) if self.momentum else ()))
+
+    def _update(self, k, p, g):
+        a = self.alpha
+        if self.weight_decay:
+            g = g + self.weight_decay * p  # g ← g + λθ
+        s = self.square_avg[k]
+        s *= a
+        s += (1 - a) * g * g  # s ← α s + (1 − α) g²
+        if self.centered:
+            gbar = self.grad_avg[k]
+            gbar *= a
+            gbar += (1 - a) * g  # ḡ ← α ḡ + (1 − α) g
+            d = np.sqrt(np.maximum(s - gbar * gbar, 0)) + self.eps  # d ← √(s − ḡ²) + eps
+        else:
+            d = np.sqrt(s) + self.eps  # d ← √s + eps
+        if self.momentum:
+            b = self.velocity[k]
+            b *= self.momentum
+            b += g / d  # b ← μ b + g / d
+            p -= self.lr * b  # θ ← θ − lr b
+        else:
+            p -= self.lr * g / d  # θ ← θ − lr g / d
+
+
+class Adam(Optimizer):
+    """Kingma & Ba (2015), with L2 weight decay added to the gradient as torch.optim.Adam
+    (not the decoupled AdamW).
+
+        g ← g + λ θ                         (weight_decay λ > 0)
+        m ← β1 m + (1 − β1) g
+        v ← β2 v + (1 − β2) g²
+        θ ← θ − lr m̂ / (√v̂ + eps),   m̂ = m / (1 − β1ᵗ),  v̂ = v / (1 − β2ᵗ)
+    """
+
+    def __init__(self, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+        o = "Adam"
+        self.lr = lr
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise ValueError(f"The 'betas' parameter of Adam must be a pair (beta1, beta2). "
+                             f"Got {betas!r} instead.")
+        self.betas = (v.check_float(betas[0], "betas[0]", o, low=0, high=1, high_open=True),
+                      v.check_float(betas[1], "betas[1]", o, low=0, high=1, high_open=True))
+        self.eps = v.check_float(eps, "eps", o, low=0)
+        self.weight_decay = v.check_float(weight_decay, "weight_decay", o, low=0)
+        super().__init__()
+
+    def hyperparameters(self) -> dict:
+        return {"lr": self.lr, "betas": list(self.betas), "eps": self.eps,
+                "weight_decay": self.weight_decay}
+
+    def _slots(self) -> tuple:
+        return ("m", "v")
+
+    def _update(self, k, p, g):
+        b1, b2 = self.betas
+        if self.weight_decay:
+            g = g + self.weight_decay * p  # g ← g + λθ
+        m, s = self.m[k], self.v[k]  # s is the paper's v (v names the validation module)
+        m *= b1
+        m += (1 - b1) * g  # m ← β1 m + (1 − β1) g
+        s *= b2
+        s += (1 - b2) * g * g  # v ← β2 v + (1 − β2) g²
+        step_size = self.lr / (1 - b1 ** self.t)  # lr / (1 − β1ᵗ), so that lr·m̂ = step_size·m
+        d = np.sqrt(s) / math.sqrt(1 - b2 ** self.t) + self.eps  # √v̂ + eps
+        p -= step_size * m / d  # θ ← θ − lr m̂ / (√v̂ + eps)
+
+
+# name → (class, defaults); make_optimizer's keyword arguments override the defaults
+OPTIMIZERS = {
+    "sgd": (SGD, {}),
+    "momentum": (SGD, {"momentum": 0.9}),
+    "nesterov": (SGD, {"momentum": 0.9, "nesterov": True}),
+    "adagrad": (Adagrad, {}),
+    "rmsprop": (RMSProp, {}),
+    "adam": (Adam, {}),
+}
+
+
+def make_optimizer(name, lr, **kwargs) -> Optimizer:
+    """Build an optimizer by name: 'sgd', 'momentum' (SGD, momentum 0.9), 'nesterov' (SGD,
+    Nesterov momentum 0.9), 'adagrad', 'rmsprop' or 'adam'. Keyword arguments go to the class
+    (and override the defaults of 'momentum' and 'nesterov')."""
+    v.check_choice(name, "name", "make_optimizer", tuple(OPTIMIZERS))
+    cls, defaults = OPTIMIZERS[name]
+    accepted = [a for a in inspect.signature(cls).parameters if a != "lr"]
+    unknown = sorted(set(kwargs) - set(accepted))
+    if unknown:
+        raise TypeError(f"make_optimizer({name!r}) got unknown options {unknown}; "
+                        f"{cls.__name__} takes {', '.join(accepted)}.")
+    return cls(lr, **{**defaults, **kwargs})

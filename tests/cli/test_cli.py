@@ -1,0 +1,286 @@
+"""The bptt command line, run as a user would: subprocesses, exit codes, messages."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from bptt.io.checkpoint import list_generations, load_checkpoint
+from corpus import small_text
+
+TINY = ["--hidden", "16", "--seq-len", "12", "--batch", "4", "--eval-every", "10",
+        "--no-progress", "--lr", "0.01"]
+
+
+def bptt(*args, timeout=120, **kw):
+    env = dict(os.environ, PYTHONWARNINGS="ignore", MPLBACKEND="Agg")
+    return subprocess.run([sys.executable, "-m", "bptt", *map(str, args)], capture_output=True,
+                          text=True, timeout=timeout, env=env, **kw)
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    path = tmp_path_factory.mktemp("corpus") / "text.txt"
+    path.write_text(small_text(12_000), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def trained(corpus, tmp_path_factory):
+    out = tmp_path_factory.mktemp("run")
+    r = bptt("train", corpus, "--out", out, "--steps", 30, "--checkpoint-every", 10, *TINY)
+    assert r.returncode == 0, r.stderr
+    return out, r
+
+
+def test_train_writes_everything(trained):
+    out, r = trained
+    assert (out / "report.html").stat().st_size > 1000
+    assert "report:" in r.stdout and "--- sample ---" in r.stdout
+    html = (out / "report.html").read_text()
+    assert "data:image/png;base64," in html and "Samples" in html
+    lines = (out / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(l)["step"] for l in lines] == [10, 20, 30]
+
+
+def test_sample_and_eval(trained, corpus):
+    out, _ = trained
+    r = bptt("sample", out, "--length", 40, "--prime", "the ", "--seed", 3)
+    assert r.returncode == 0 and r.stdout.startswith("the ") and len(r.stdout.rstrip("\n")) >= 44
+    again = bptt("sample", out, "--length", 40, "--prime", "the ", "--seed", 3)
+    assert again.stdout == r.stdout                                  # seeded: reproducible
+    r = bptt("eval", out, corpus, "--json")
+    assert r.returncode == 0, r.stderr
+    res = json.loads(r.stdout)
+    assert set(res) >= {"loss", "bpc"} and abs(res["bpc"] - res["loss"] / np.log(2)) < 1e-12
+    assert 0 < res["bpc"] < np.log2(27)
+
+
+def test_unicode_error_names_file_and_offset(tmp_path):
+    bad = tmp_path / "bad.txt"
+    bad.write_bytes(b"hello world" * 10 + b"\xff\xfe" + b"more")
+    r = bptt("train", bad, "--out", tmp_path / "o", *TINY)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert "bad.txt" in r.stderr and "byte offset 110" in r.stderr
+    r = bptt("train", bad, "--out", tmp_path / "o", "--encoding", "latin-1", "--steps", 2, *TINY)
+    assert r.returncode == 0, r.stderr                                # latin-1 decodes every byte
+
+
+@pytest.mark.parametrize("args, message", [
+    (["train", "--out", "{tmp}/o", "{tmp}/missing.txt"], r"missing.txt"),
+    (["train", "--out", "{tmp}/o", "{empty}"], r"empty"),
+    (["train", "--out", "{tmp}/o", "{short}", "--batch", "32", "--seq-len", "50"], r"too short"),
+    (["train", "--out", "{tmp}/o", "--hidden", "0"], r"--hidden: expected a whole number >= 1, got 0"),
+    (["train", "--out", "{tmp}/o", "--steps", "-5"], r"--steps: expected a whole number >= 1, got -5"),
+    (["train", "--out", "{tmp}/o", "--batch", "0"], r"--batch"),
+    (["train", "--out", "{tmp}/o", "--seq-len", "0"], r"--seq-len"),
+    (["train", "--out", "{tmp}/o", "--lr", "0"], r"--lr: expected a finite number > 0, got 0"),
+    (["train", "--out", "{tmp}/o", "--lr", "-1e-3"], r"--lr"),
+    (["train", "--out", "{tmp}/o", "--model", "gru"], r"invalid choice: 'gru'"),
+    (["train", "--out", "{tmp}/o", "--optimizer", "adamw"], r"invalid choice: 'adamw'"),
+    (["train", "--out", "{tmp}/o", "--clip-mode", "both"], r"invalid choice: 'both'"),
+    (["train", "--out", "{tmp}/o", "--seq-len", "10", "--stride", "20"],
+     r"stride.* must be <= seq_len \(k2\) = 10. Got 20"),
+    (["train", "--out", "/proc/forbidden/o", "{corpus}"], r"--out /proc/forbidden/o: cannot write there"),
+    (["sample", "{tmp}/nothing"], r"no such directory"),
+    (["sample", "{tmp}"], r"no checkpoint here"),
+    (["sample", "{run}", "--temperature", "0"], r"--temperature: expected a finite number > 0, got 0"),
+    (["sample", "{run}", "--prime", "the QZ\u00e9"], r"outside the model's vocabulary: 'Q', 'Z', '\u00e9'"),
+    (["eval", "{run}", "{tmp}/missing.txt"], r"missing.txt"),
+    (["eval", "{run}"], r"the following arguments are required: FILES"),
+])
+def test_bad_input_exits_2_with_a_message(args, message, tmp_path, corpus, trained):
+    (tmp_path / "empty.txt").write_bytes(b"")
+    (tmp_path / "short.txt").write_text("abc " * 50)
+    subs = {"{tmp}": str(tmp_path), "{empty}": str(tmp_path / "empty.txt"),
+            "{short}": str(tmp_path / "short.txt"), "{corpus}": str(corpus), "{run}": str(trained[0])}
+    for k, val in subs.items():
+        args = [a.replace(k, val) for a in args]
+    r = bptt(*args)
+    assert r.returncode == 2, (r.returncode, r.stderr)
+    assert "Traceback" not in r.stderr
+    assert len(r.stderr.strip().splitlines()) <= 2, r.stderr
+    import re
+    assert re.search(message, r.stderr), r.stderr
+
+
+def test_debug_shows_the_traceback(tmp_path):
+    r = bptt("--debug", "sample", tmp_path)
+    assert r.returncode != 0 and "Traceback" in r.stderr
+
+
+def test_fresh_run_refuses_to_overwrite(trained):
+    r = bptt("train", "--out", trained[0], "--steps", 2, *TINY)
+    assert r.returncode == 2 and "pass --resume" in r.stderr
+    r = bptt("train", "--out", trained[0], "--resume", "--overwrite", *TINY)
+    assert r.returncode == 2 and "not allowed with argument" in r.stderr
+
+
+def _params(out):
+    arrays, meta = load_checkpoint(out)
+    return {k: a for k, a in arrays.items() if k.startswith("params/")}, meta["step"]
+
+
+def test_sigkill_at_random_moments_loses_no_work(corpus, tmp_path):
+    """Kill training (also mid-checkpoint) several times; resuming ends bitwise where an
+    uninterrupted run ends."""
+    args = ["--steps", 1500, "--checkpoint-every", 7, "--hidden", 16, "--seq-len", 12, "--batch", 4,
+            "--eval-every", 50, "--no-progress"]
+    t0 = time.perf_counter()
+    ref = bptt("train", corpus, "--out", tmp_path / "ref", *args)
+    wall = time.perf_counter() - t0
+    assert ref.returncode == 0, ref.stderr
+    want, _ = _params(tmp_path / "ref")
+    out = tmp_path / "killed"
+    rng = np.random.default_rng(0)
+    env = dict(os.environ, PYTHONWARNINGS="ignore", MPLBACKEND="Agg")
+    kills, steps_seen = 0, []
+    for attempt in range(4):
+        cmd = [sys.executable, "-m", "bptt", "train", str(corpus), "--out", str(out), *map(str, args)]
+        if attempt:
+            cmd.append("--resume")
+        before = list_generations(out) if out.exists() else []
+        p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+        deadline = time.monotonic() + 60
+        while p.poll() is None and time.monotonic() < deadline:     # wait for a new checkpoint
+            if out.exists() and list_generations(out) != before:
+                break
+            time.sleep(0.01)
+        time.sleep(rng.uniform(0.0, 0.3) * wall)                     # then a random moment
+        if p.poll() is None:
+            p.send_signal(signal.SIGKILL)
+            kills += 1
+        p.wait()
+        steps_seen.append(_params(out)[1])                          # always loadable
+    r = bptt("train", corpus, "--out", out, "--resume", *args)
+    assert r.returncode == 0, r.stderr
+    got, step = _params(out)
+    assert step == 1500 and kills >= 2, (kills, steps_seen)
+    assert steps_seen == sorted(steps_seen) and 0 < steps_seen[0] < 1500
+    for k in want:
+        assert np.array_equal(got[k], want[k]), k
+
+
+def test_ctrl_c_saves_and_exits_cleanly(corpus, tmp_path):
+    out = tmp_path / "run"
+    env = dict(os.environ, PYTHONWARNINGS="ignore")
+    p = subprocess.Popen([sys.executable, "-m", "bptt", "train", str(corpus), "--out", str(out),
+                          "--steps", "100000", "--checkpoint-every", "100000", *TINY],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    time.sleep(2.5)
+    p.send_signal(signal.SIGINT)
+    stdout, stderr = p.communicate(timeout=60)
+    assert p.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    assert f"checkpoint saved in {out}" in stdout
+    _, step = _params(out)
+    assert 0 < step < 100000
+
+
+def _copy_run(src, dst):
+    import shutil
+    shutil.copytree(src, dst)
+    gens = sorted(dst.glob("checkpoint-*.json"))
+    return dst, gens
+
+
+def test_hostile_checkpoints_give_clear_errors(trained, tmp_path):
+    """A tampered array, or a record asking for a 10^9-unit hidden layer: exit 2, a message, and
+    nothing run or allocated."""
+    run, gens = _copy_run(trained[0], tmp_path / "tampered")
+    for g in gens:                                     # tamper with every generation's arrays
+        npz = g.with_suffix(".npz")
+        data = bytearray(npz.read_bytes())
+        data[len(data) // 2] ^= 0xFF
+        npz.write_bytes(bytes(data))
+    r = bptt("sample", run, "--length", 5)
+    assert r.returncode == 2 and "Traceback" not in r.stderr and "checkpoint" in r.stderr.lower()
+
+    run, gens = _copy_run(trained[0], tmp_path / "huge")
+    for g in gens:
+        record = json.loads(g.read_text())
+        record["meta"]["model"]["hidden_size"] = 10**9
+        g.write_text(json.dumps(record))
+    r = bptt("sample", run, "--length", 5)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert "1,000,000,000" in r.stderr and "refusing to allocate" in r.stderr
+
+
+def test_random_bytes_as_checkpoint_files(trained, tmp_path):
+    run, gens = _copy_run(trained[0], tmp_path / "random")
+    rng = np.random.default_rng(1)
+    for g in gens:
+        g.write_bytes(rng.bytes(300))
+        g.with_suffix(".npz").write_bytes(rng.bytes(3000))
+    r = bptt("eval", run, __file__)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+
+
+def test_explain_and_figures(trained, tmp_path):
+    page = tmp_path / "page.html"
+    r = bptt("explain", "--out", page, "--input", "hello")
+    assert r.returncode == 0, r.stderr
+    assert 'id="bptt-trace"' in page.read_text(encoding="utf-8")
+    r = bptt("explain", "--out", tmp_path / "m.html", "--model", trained[0], "--input", "the cat sat")
+    assert r.returncode == 0, r.stderr
+    import re
+    data = json.loads(re.search(r'id="bptt-trace">(.*?)</script>', (tmp_path / "m.html").read_text(encoding="utf-8"), re.S).group(1))
+    assert data["config"]["activation"] == "tanh" and len(data["x"]) == len("the cat sat") - 1
+    r = bptt("explain", "--out", tmp_path / "x.html", "--input", "hexyz")
+    assert r.returncode == 2 and "'x'" in r.stderr and "'y'" in r.stderr and "Traceback" not in r.stderr
+    r = bptt("figures", "--out", tmp_path / "figs")
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "figs" / "error_animation.gif").stat().st_size > 1000
+
+
+def test_lstm_end_to_end(corpus, tmp_path):
+    """bptt train --model lstm: checkpoints, resume (bitwise), sample, eval, report."""
+    common = ["--model", "lstm", "--layers", 2, "--steps", 24, "--checkpoint-every", 8, *TINY]
+    full = bptt("train", corpus, "--out", tmp_path / "full", *common)
+    assert full.returncode == 0, full.stderr
+    part = bptt("train", corpus, "--out", tmp_path / "part", *[a if a != 24 else 13 for a in common])
+    assert part.returncode == 0, part.stderr
+    resumed = bptt("train", corpus, "--out", tmp_path / "part", "--resume", *common)
+    assert resumed.returncode == 0, resumed.stderr
+    want, step = _params(tmp_path / "full")
+    got, step2 = _params(tmp_path / "part")
+    assert step == step2 == 24 and set(want) == set(got) and "params/W_z.1" in want
+    for k in want:
+        assert np.array_equal(got[k], want[k]), k
+    assert (tmp_path / "full" / "report.html").stat().st_size > 1000
+    r = bptt("sample", tmp_path / "full", "--length", 30, "--prime", "the")
+    assert r.returncode == 0 and r.stdout.startswith("the")
+    r = bptt("eval", tmp_path / "full", corpus, "--json")
+    assert r.returncode == 0 and json.loads(r.stdout)["bpc"] > 0
+
+
+def test_explain_lstm(tmp_path):
+    page = tmp_path / "lstm.html"
+    r = bptt("explain", "--kind", "lstm", "--out", page)
+    assert r.returncode == 0, r.stderr
+    assert '"kind": "lstm"' in page.read_text(encoding="utf-8").replace('"kind":"lstm"', '"kind": "lstm"')
+
+
+def test_demo_quick_and_training_demo(tmp_path):
+    r = bptt("demo", "--quick", "--steps", 60)
+    assert r.returncode == 0, r.stderr
+    assert "rel. error" in r.stdout and "accuracy on fresh sequences" in r.stdout
+    r = bptt("demo", "--seconds", 4, "--out", tmp_path / "demo", timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "demo" / "report.html").exists() and "--- sample ---" in r.stdout
+    r = bptt("demo", "--seconds", 4, "--out", tmp_path / "demo", timeout=300)   # runs again
+    assert r.returncode == 0, r.stderr
+
+
+def test_bench_subcommand_smoke(tmp_path):
+    out = tmp_path / "bench.json"
+    r = bptt("bench", "--configs", "rnn-T25-B1-V65-H100", "--threads", 1, "--seconds", 0.3,
+             "--no-memory", "--no-minchar", "--no-train-step", "--json", out)
+    assert r.returncode == 0, r.stderr
+    data = json.loads(out.read_text())
+    row = data["results"][0]
+    assert row["config"] == "rnn-T25-B1-V65-H100" and row["threads"] == 1 and row["ratio"] > 0
