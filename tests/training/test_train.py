@@ -165,7 +165,7 @@ def test_train_and_evaluate_check_their_arguments(data):
         train(model, data, {"steps": 3})
     with pytest.raises(TypeError, match=r"'data' argument of train must be a CharData"):
         train(model, "some text", cfg())
-    with pytest.raises(TypeError, match=r"'model' argument of train must be a SimpleRNN or LSTM with output='softmax'"):
+    with pytest.raises(TypeError, match=r"'model' argument of train must be a recurrent model \(SimpleRNN, LSTM, GRU\) with output='softmax'"):
         train(bptt.SimpleRNN(data.vocab.size, 4, data.vocab.size, output="identity"), data, cfg())
     with pytest.raises(ValueError, match=r"'ids' argument of evaluate must hold ids in \[0, \d+\)"):
         evaluate(model, np.array([0, 1, 999]), 2, 5)

@@ -149,7 +149,7 @@ def train(model, data, config: TrainConfig) -> History:
         raise TypeError(f"The 'data' argument of train must be a CharData (vocab, train_ids, "
                         f"val_ids). Got {type(data).__name__}.")
     if getattr(model, "output", None) != "softmax" or not hasattr(model, "_backward"):
-        raise TypeError(f"The 'model' argument of train must be a SimpleRNN or LSTM with "
+        raise TypeError(f"The 'model' argument of train must be a recurrent model (SimpleRNN, LSTM, GRU) with "
                         f"output='softmax'. Got {model!r}.")
     if model.input_size != data.vocab.size or model.output_size != data.vocab.size:
         raise ValueError(f"The model reads {model.input_size} and predicts {model.output_size} "
