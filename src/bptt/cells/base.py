@@ -1,11 +1,50 @@
-"""What every recurrent model shares: the public methods built on the model's own
-`_inputs` (validation), `_backward` (forward + BPTT on validated inputs) and `_forward_loss`."""
+"""What every recurrent cell shares, and the contract a cell subpackage keeps.
+
+A cell lives in `bptt/cells/<kind>/` and brings:
+
+- `model.py`: a subclass of `RecurrentModel` with
+    - class attributes `owner` (its name in messages, e.g. "GRU"), `kind` (the registry's key,
+      e.g. "gru") and `trace_class` (the class its `trace` returns);
+    - `__init__(input_size, hidden_size, output_size, *, num_layers=1, <cell options>,
+      output="softmax", dtype="float64", seed=0, path="fast")`, every argument validated with a
+      message naming it;
+    - `params`: a dict of arrays with the equation's names; layer l >= 1 appends ".l"
+      (`bptt.cells.layers.layer_key`); the output layer is always `V (O, H)` and `c (O,)`;
+    - `config()` (JSON-friendly: `cls(**config())` rebuilds it) and the static
+      `num_params(config)` (the registry checks it before allocating anything);
+    - `zero_state(B)`: the state, an array h (B, H) — (L, B, H) for L layers — or a tuple of
+      such arrays (the LSTM's (h, c)); `h0=None` means this state;
+    - `_inputs(x, y, h0, mask, need_y=True)`: validation at the public edge, returning the
+      arrays cast to the model's dtype;
+    - `_backward(x, y, h0, mask, need_dx=True)` on validated inputs: one forward + full BPTT,
+      returning a result with `.loss`, `.grads` (keyed and ordered like params), `.dh0` (in the
+      state's layout), `.dx` (None for token ids, or when need_dx=False allowed skipping it) and
+      `.state(t)`, the state after step t (what TBPTT and the trainer carry);
+    - `_forward_loss(x, y, h0, mask)` -> (J, last state), forward only;
+    - `forward(x, h0)` returning at least `.h` (T, B, H) of the top layer, `.o`, `.y_hat`
+      (T, B, O) and `.last_state`.
+- `reference.py`: mirrored per-step functions, `step_forward(x_t, state, params) -> (values,
+  cache)` with a named cache and `step_backward(errors, cache) -> (dx_t, d_state_prev, grads)`,
+  and the sequence loops over them — the path a reader follows.
+- `fused.py`: the fast path (`path="fast"`, the default), equal to the reference path in tests.
+- `trace.py`: `model.trace(x, y, h0, mask)` on the reference path, returning `trace_class` with
+  `.forward`, `.loss`, `.grads` (equal to loss_and_grads), `.errors` (at least "o" and "h", each
+  (T, B, .), plus the cell's own, e.g. "a" or "c" or the gates'), `.per_step[name]` (T, *shape)
+  summing over t to grads[name], `.dh0`, and `.errors_by_source` {path: (T, T, B, H)} whose
+  [s, t] is ∂L(s)/∂path(t), summing over s to errors[path], for every state path the cell has
+  ("h"; the LSTM adds "c"); `.flow` (T, T) is the norm of the main path's.
+- `to_torch` / `from_torch` in `bptt.io.interop`, and an entry in `registry.MODEL_KINDS`.
+
+Then the trainer, checkpoints, `bptt train --model <kind>`, sampling, `bptt eval`, the figures'
+error flows and the shared test suite (tests/cells/test_cell_contract.py) take the cell without
+special cases.
+"""
 from __future__ import annotations
 
 
 class RecurrentModel:
-    """Base of SimpleRNN and LSTM. Subclasses define `_inputs`, `_backward`, `_forward_loss`
-    and `trace`."""
+    """Base of every cell's model: the public methods, built on the model's own `_inputs`
+    (validation), `_backward` (forward + BPTT on validated inputs) and `_forward_loss`."""
 
     def backward(self, x, y, h0=None, mask=None):
         """Loss, gradients, the error of the initial state and ∂J/∂x in one forward + full
