@@ -28,6 +28,24 @@ def check_writable_dir(path) -> Path:
     return out
 
 
+# The options of one cell: (argument, its config key, the model kind it belongs to).
+CELL_OPTIONS = (("activation", "activation", "rnn"), ("peepholes", "peepholes", "lstm"),
+                ("reset", "reset", "gru"))
+
+
+def cell_options(args) -> dict:
+    """The config entries of `bptt train`'s cell options; an option of another cell is refused."""
+    config = {}
+    for arg, key, kind in CELL_OPTIONS:
+        value = getattr(args, arg, None)
+        if value in (None, False):
+            continue
+        if args.model != kind:
+            raise UsageError(f"--{arg} applies to --model {kind}, not --model {args.model}.")
+        config[key] = value
+    return config
+
+
 def run_train(args, out=print) -> int:
     from ..cells.registry import build_model
     from ..training.report import write_report
@@ -56,10 +74,7 @@ def run_train(args, out=print) -> int:
     V = data.vocab.size
     config = {"input_size": V, "hidden_size": args.hidden, "output_size": V, "dtype": args.dtype}
     config["num_layers"] = getattr(args, "layers", 1)
-    if args.model == "rnn":
-        config["activation"] = args.activation
-    elif getattr(args, "peepholes", False):
-        config["peepholes"] = True
+    config.update(cell_options(args))
     model = build_model(args.model, config, seed=args.seed)
     out(f"training {model!r} on {source}: {len(data.train_ids):,} training and "
         f"{len(data.val_ids):,} validation characters")

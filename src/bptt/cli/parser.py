@@ -42,10 +42,13 @@ def _add_train(sub):
                        description="Train on FILES (or, with none, the built-in corpus).")
     t.add_argument("files", nargs="*", metavar="FILES")
     t.add_argument("--out", required=True, metavar="DIR", help="checkpoints, metrics and report")
-    t.add_argument("--model", choices=["rnn", "lstm"], default="rnn")
+    t.add_argument("--model", choices=["rnn", "lstm", "gru"], default="rnn")
     t.add_argument("--layers", type=_positive_int, default=1, help="stacked recurrent layers")
     t.add_argument("--peepholes", action="store_true", help="LSTM peephole connections")
-    t.add_argument("--activation", choices=["tanh", "relu", "sigmoid", "identity"], default="tanh")
+    t.add_argument("--activation", choices=["tanh", "relu", "sigmoid", "identity"], default=None,
+                   help="the SimpleRNN's g (default tanh)")
+    t.add_argument("--reset", choices=["after", "before"], default=None,
+                   help="the GRU's reset gate: after W_n h (PyTorch's, the default) or before")
     t.add_argument("--hidden", type=_positive_int, default=256)
     t.add_argument("--seq-len", type=_positive_int, default=50, help="k2: steps back-propagated")
     t.add_argument("--stride", type=_positive_int, default=None, help="k1: new steps per update")
@@ -102,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--model", metavar="DIR")
     x.add_argument("--input", metavar="TEXT")
     x.add_argument("--seed", type=_seed, default=0)
-    x.add_argument("--kind", choices=("rnn", "lstm"), default=None,
+    x.add_argument("--kind", choices=("rnn", "lstm", "gru"), default=None,
                    help="the built-in model's kind (a --model DIR knows its own)")
     x.add_argument("--out", required=True, metavar="FILE.html")
     x.set_defaults(func="run_explain")
