@@ -1,7 +1,8 @@
-"""Train bptt's SimpleRNN and PyTorch's nn.RNN + Linear on the same recipe; compare validation
-bits/char at equal steps and training throughput (chars/s).
+"""Train bptt's SimpleRNN, GRU or LSTM and PyTorch's nn.RNN / nn.GRU / nn.LSTM + Linear on the
+same recipe; compare validation bits/char at equal steps and training throughput (chars/s).
 
     python benchmarks/train_vs_torch.py                    # H=256, seq_len=50, batch=32, 1500 steps
+    python benchmarks/train_vs_torch.py --model gru        # the GRU (reset gate after, as torch)
     python benchmarks/train_vs_torch.py --steps 300 --json out.json
     python benchmarks/train_vs_torch.py --seeds 0 1 2      # three initializations, curves averaged
 
@@ -17,7 +18,10 @@ The same for both sides:
   computation written with torch on the other), reported in bits per character.
 
 The bptt side runs the per-step work of bptt.training.loop: model._backward, clip_by_norm, Adam.step
-(bptt.optim), and carries h. torch's bias_hh_l0 is frozen at 0 (bptt has one bias per unit).
+(bptt.optim), and carries the state. For the simple RNN and the LSTM torch's bias_hh_l0 is frozen
+at 0 (bptt has one bias per unit); the GRU's holds b_hn (inside the reset gate's product), so its
+r and z parts are torch's own extra biases: the GRU recipe is torch.nn.GRU's as it comes, with
+bptt's GRU starting from the same function. The LSTM starts with forget_bias=0 (torch's init).
 
 Training is chaotic: in float64 the two sides agree to 1e-16 for the first ten steps, and float
 rounding differences then grow until the trajectories are only statistically alike. To show the
@@ -47,7 +51,7 @@ def torch_evaluate(rnn, linear, ids, batch, seq_len, max_chars=100_000):
     xs = ids[: B * L].reshape(B, L).T
     ys = ids[1: B * L + 1].reshape(B, L).T
     V = linear.out_features
-    h, total = torch.zeros(1, B, rnn.hidden_size), 0.0
+    h, total = zero_state(rnn, B), 0.0
     with torch.no_grad():
         for p in range(0, L, seq_len):
             x = F.one_hot(torch.from_numpy(xs[p:p + seq_len]).long(), rnn.input_size).float()
@@ -55,6 +59,17 @@ def torch_evaluate(rnn, linear, ids, batch, seq_len, max_chars=100_000):
             out, h = rnn(x, h)
             total += F.cross_entropy(linear(out).reshape(-1, V), y, reduction="sum").item()
     return total / (B * L)
+
+
+def zero_state(rnn, B):
+    """torch's zero state of a one-layer module: h, or (h, c) for nn.LSTM."""
+    import torch
+    h = torch.zeros(1, B, rnn.hidden_size)
+    return (h, torch.zeros_like(h)) if isinstance(rnn, torch.nn.LSTM) else h
+
+
+def detach(state):
+    return tuple(s.detach() for s in state) if isinstance(state, tuple) else state.detach()
 
 
 def run_pair(args, data, seed, log=print):
@@ -71,7 +86,8 @@ def run_pair(args, data, seed, log=print):
     from bptt.training.loop import evaluate
 
     V, H, T, B = data.vocab.size, args.hidden, args.seq_len, args.batch
-    model = bptt.SimpleRNN(V, H, V, dtype="float32", seed=seed)
+    extra = {"forget_bias": 0.0} if args.model == "lstm" else {}
+    model = bptt.cells.model_class(args.model)(V, H, V, dtype="float32", seed=seed, **extra)
 
     # bptt's one bias b is torch's bias_ih_l0 + bias_hh_l0; to_torch puts b in bias_ih and 0 in
     # bias_hh. Left trainable, bias_hh would get a second copy of ∂J/∂b: counted twice in the
@@ -79,7 +95,8 @@ def run_pair(args, data, seed, log=print):
     # float64 the two sides then agree to 1e-16 for the first 10 steps).
     def torch_side(ulp_noise=False):
         rnn, linear = bptt.to_torch(model)                   # the same initial weights
-        rnn.bias_hh_l0.requires_grad_(False)
+        if args.model != "gru":
+            rnn.bias_hh_l0.requires_grad_(False)
         params = [p for p in list(rnn.parameters()) + list(linear.parameters()) if p.requires_grad]
         if ulp_noise:                                        # every weight one ulp towards +inf
             with torch.no_grad():
@@ -87,13 +104,13 @@ def run_pair(args, data, seed, log=print):
                     p.copy_(torch.nextafter(p, torch.full_like(p, math.inf)))
         opt = torch.optim.Adam(params, lr=args.lr, betas=(0.9, 0.999), eps=1e-8)
         side = {"rnn": rnn, "linear": linear, "batches": StreamBatcher(data.train_ids, B, T),
-                "h": torch.zeros(1, B, H)}
+                "h": zero_state(rnn, B)}
 
         def steps(n):
             for _ in range(n):
                 x, y, reset = side["batches"].next_batch()
                 if reset:
-                    side["h"] = torch.zeros(1, B, H)
+                    side["h"] = zero_state(rnn, B)
                 xt = F.one_hot(torch.from_numpy(x).long(), V).float()
                 yt = torch.from_numpy(y).long().reshape(-1)
                 opt.zero_grad(set_to_none=True)
@@ -102,7 +119,7 @@ def run_pair(args, data, seed, log=print):
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(params, args.clip)
                 opt.step()
-                side["h"] = hn.detach()
+                side["h"] = detach(hn)
         side["steps"] = steps
         return side
 
@@ -121,7 +138,8 @@ def run_pair(args, data, seed, log=print):
             res = model._backward(x, y, state["h"], mask)
             clip_by_norm(res.grads, args.clip)
             b_opt.step(model.params, res.grads)
-            state["h"] = np.array(res.state(T - 1))
+            last = res.state(T - 1)
+            state["h"] = tuple(map(np.array, last)) if isinstance(last, tuple) else np.array(last)
 
     ln2 = math.log(2)
     rows, time_b, time_t, done = [], 0.0, 0.0, 0
@@ -164,6 +182,7 @@ def run_pair(args, data, seed, log=print):
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--model", choices=["rnn", "gru", "lstm"], default="rnn")
     ap.add_argument("--hidden", type=int, default=256)
     ap.add_argument("--seq-len", type=int, default=50)
     ap.add_argument("--batch", type=int, default=32)

@@ -8,9 +8,10 @@ What is timed (float32; zero initial state; every configuration with the same we
 sides, copied with `bptt.to_torch`):
 
 - "fwd+bptt": bptt's public `model.loss_and_grads(x, y)` (validation, forward, loss, full BPTT,
-  ∂J/∂θ — the same work as torch's, which computes no ∂J/∂x), against torch.nn.RNN/LSTM + Linear + cross_entropy
-  (reduction="sum") / B + backward(), gradients reset to None before each call (bias_hh frozen
-  at 0: bptt has one bias, b = bias_ih + bias_hh). Token inputs are ids for bptt and one-hot
+  ∂J/∂θ — the same work as torch's, which computes no ∂J/∂x), against torch.nn.RNN/LSTM/GRU +
+  Linear + cross_entropy (reduction="sum") / B + backward(), gradients reset to None before each
+  call (bias_hh frozen at 0 for the RNN and the LSTM: bptt has one bias, b = bias_ih + bias_hh;
+  the GRU's bias_hh holds b_hn and stays trainable). Token inputs are ids for bptt and one-hot
   floats for torch, built once outside the timed region.
 - "train step": what `bptt.training.loop` does per step — `model._backward`, `clip_by_norm(grads, 5)`,
   `Adam(lr=2e-3).step` — against the same in torch (zero_grad, forward, loss, backward,
@@ -23,7 +24,7 @@ Definitions:
   rotates from round to round; Python's gc is off while timing.
 - steps/s: sequence steps per second, T·B / time (characters per second for a char model).
 - GFLOP: the GEMM flops of the model's own math, the same count for both sides, N = T·B, G = 1
-  (RNN) or 4 (LSTM):  2N·(3·G·H² + 3·H·O) + [float inputs] 2N·2·G·H·D. That is, forward
+  (RNN), 3 (GRU) or 4 (LSTM):  2N·(3·G·H² + 3·H·O) + [float inputs] 2N·2·G·H·D. That is, forward
   W h(t−1), backward Wᵀ∂J/∂a and ∂J/∂W; o = V h, Vᵀ ∂J/∂o and ∂J/∂V; for float inputs U x and
   ∂J/∂U. Token inputs are gathers (not counted), ∂J/∂x is not counted (torch does not compute it).
 - peak: the median GFLOP/s of a float32 (512×512)@(512×2048) np.dot in the same run, per thread

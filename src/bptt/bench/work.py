@@ -10,7 +10,7 @@ import numpy as np
 @dataclass(frozen=True)
 class Config:
     name: str
-    kind: str          # "rnn" or "lstm"
+    kind: str          # a key of bptt.cells.MODEL_KINDS: "rnn", "lstm" or "gru"
     T: int
     B: int
     D: int
@@ -25,8 +25,10 @@ CONFIGS = {c.name: c for c in (
     Config("rnn-T50-B32-V65-H256", "rnn", 50, 32, 65, 256, 65, True, 0.85),
     Config("rnn-T100-B64-D128-H512", "rnn", 100, 64, 128, 512, 128, False, 0.95),
     Config("rnn-T200-B16-D64-H128", "rnn", 200, 16, 64, 128, 65, False, 0.70),
-    Config("lstm-T50-B32-V65-H256", "lstm", 50, 32, 65, 256, 65, True, 1.00),  # needs bptt.LSTM
+    Config("lstm-T50-B32-V65-H256", "lstm", 50, 32, 65, 256, 65, True, 1.00),
+    Config("gru-T50-B32-V65-H256", "gru", 50, 32, 65, 256, 65, True, 1.00),
 )}
+GATES = {"rnn": 1, "gru": 3, "lstm": 4}     # weight blocks per layer: GEMM flops scale with it
 PEAK_SHAPE = (512, 512, 2048)
 MINCHAR_TARGET = 2.5
 
@@ -39,7 +41,7 @@ def lstm_class():
 
 def gemm_flops(c: Config) -> float:
     """The model's GEMM flops, the same count for both sides (see the module docstring)."""
-    N, G = c.T * c.B, 4 if c.kind == "lstm" else 1
+    N, G = c.T * c.B, GATES[c.kind]
     f = 2 * N * (3 * G * c.H * c.H + 3 * c.H * c.O)
     return f + (0 if c.tokens else 2 * N * 2 * G * c.H * c.D)
 
@@ -47,7 +49,7 @@ def gemm_flops(c: Config) -> float:
 def executed_flops(c: Config, side: str) -> float:
     """The GEMM flops each side actually runs: bptt also computes ∂J/∂x for float inputs; torch
     multiplies its one-hot inputs (U x and ∂J/∂U as GEMMs) for token inputs."""
-    N, G = c.T * c.B, 4 if c.kind == "lstm" else 1
+    N, G = c.T * c.B, GATES[c.kind]
     extra = 2 * N * G * c.H * c.D
     if side == "bptt":
         return gemm_flops(c)
@@ -64,13 +66,13 @@ def _problem(c: Config, seed=0):
 
 
 def make_model(c: Config, seed=0):
-    from ..cells.rnn.model import SimpleRNN
+    from ..cells.registry import model_class
     if c.kind == "lstm":
         cls = lstm_class()
         if cls is None:
             raise RuntimeError("bptt.LSTM is not available")
         return cls(c.D, c.H, c.O, forget_bias=0.0, dtype="float32", seed=seed)
-    return SimpleRNN(c.D, c.H, c.O, dtype="float32", seed=seed)
+    return model_class(c.kind)(c.D, c.H, c.O, dtype="float32", seed=seed)
 
 
 def bptt_backward(c: Config):
@@ -80,12 +82,14 @@ def bptt_backward(c: Config):
 
 
 def _torch_modules(c: Config, model=None):
-    """bptt's model as torch modules (bptt.to_torch), with bias_hh frozen at 0: bptt has one bias
-    per gate, so the models and their parameter sets are the same (a trainable bias_hh would
-    get a duplicate gradient and a duplicate optimizer update)."""
+    """bptt's model as torch modules (bptt.to_torch), with bias_hh frozen at 0 for the simple
+    RNN and the LSTM: bptt has one bias per gate, so the models and their parameter sets are the
+    same (a trainable bias_hh would get a duplicate gradient and a duplicate optimizer update).
+    The GRU's bias_hh holds b_hn (inside the reset gate's product) and stays trainable."""
     from ..io.interop import to_torch
     rnn, linear = to_torch(model if model is not None else make_model(c))
-    rnn.bias_hh_l0.requires_grad_(False)
+    if c.kind != "gru":
+        rnn.bias_hh_l0.requires_grad_(False)
     params = [p for p in list(rnn.parameters()) + list(linear.parameters()) if p.requires_grad]
     return rnn, linear, params
 
