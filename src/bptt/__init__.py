@@ -11,7 +11,7 @@ The packages (see ARCHITECTURE.md): `nn` (activations, losses, dense layers, gra
 import sys as _sys
 
 from . import data, viz
-from .cells import LSTM, SimpleRNN
+from .cells import GRU, LSTM, SimpleRNN
 from .data.chardata import CharData
 from .io.interop import from_torch, to_torch
 from .nn.dense import MLP
@@ -26,6 +26,6 @@ for _name in ("optim", "clipping", "schedules"):
     _sys.modules[f"{__name__}.{_name}"] = globals()[_name]
 
 __version__ = "0.1.0"
-__all__ = ["CharData", "LSTM", "MLP", "SimpleRNN", "TrainConfig", "TrainingError", "clipping", "data",
+__all__ = ["CharData", "GRU", "LSTM", "MLP", "SimpleRNN", "TrainConfig", "TrainingError", "clipping", "data",
            "evaluate", "from_torch", "gradcheck", "make_optimizer", "optim", "schedules", "to_torch",
            "train", "viz", "__version__"]

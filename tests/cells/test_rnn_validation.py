@@ -109,7 +109,7 @@ def test_small_public_helpers_check_their_arguments():
         bptt.LSTM(3, 4, 2).zero_state(0)
     with pytest.raises(TypeError, match=r"'num_layers' parameter of SimpleRNN must be an int >= 1. Got '2'"):
         build_model("rnn", {"input_size": 3, "hidden_size": 4, "output_size": 3, "num_layers": "2"})
-    with pytest.raises(TypeError, match=r"'model' argument of to_torch must be a SimpleRNN or an LSTM. Got str"):
+    with pytest.raises(TypeError, match=r"'model' argument of to_torch must be a SimpleRNN, an LSTM or a GRU. Got str"):
         bptt.to_torch("x")
     with pytest.raises(TypeError, match=r"'vocab' argument of sample must be a bptt.data.Vocab. Got str"):
         sample(bptt.SimpleRNN(3, 4, 3), "abc")

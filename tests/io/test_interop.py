@@ -51,8 +51,8 @@ def test_refusals():
         from_torch(torch.nn.RNN(3, 4, bidirectional=True), torch.nn.Linear(4, 2))
     with pytest.raises(ValueError, match=r"linear.in_features = 5 must equal the RNN's hidden_size = 4"):
         from_torch(torch.nn.RNN(3, 4), torch.nn.Linear(5, 2))
-    with pytest.raises(TypeError, match=r"'rnn' argument of from_torch must be a torch.nn.RNN or torch.nn.LSTM. Got GRU"):
-        from_torch(torch.nn.GRU(3, 4), torch.nn.Linear(4, 2))
+    with pytest.raises(TypeError, match=r"'rnn' argument of from_torch must be a torch.nn.RNN, torch.nn.LSTM or torch.nn.GRU. Got RNNCell"):
+        from_torch(torch.nn.RNNCell(3, 4), torch.nn.Linear(4, 2))
     with pytest.raises(ValueError, match=r"weights of dtype torch.float16 are not supported"):
         from_torch(torch.nn.RNN(3, 4, dtype=torch.float16), torch.nn.Linear(4, 2, dtype=torch.float16))
     with pytest.raises(TypeError, match=r"'linear' argument of from_torch must be a torch.nn.Linear"):

@@ -5,11 +5,12 @@ per cell — `rnn`, `lstm`, `gru` — each with `model.py`, `reference.py`, `fus
 Nothing here imports training, pictures, files, the CLI or benchmarks.
 """
 from .base import RecurrentModel
+from .gru import GRU, GRUTrace
 from .lstm import LSTM, LSTMTrace
 from .registry import MAX_PARAMS, MODEL_KINDS, build_model, model_class
 from .rnn import SimpleRNN, Trace
 
 TRACE_CLASSES = tuple(cls.trace_class for cls in MODEL_KINDS.values())
 
-__all__ = ["LSTM", "LSTMTrace", "MAX_PARAMS", "MODEL_KINDS", "RecurrentModel", "SimpleRNN",
-           "TRACE_CLASSES", "Trace", "build_model", "model_class"]
+__all__ = ["GRU", "GRUTrace", "LSTM", "LSTMTrace", "MAX_PARAMS", "MODEL_KINDS", "RecurrentModel",
+           "SimpleRNN", "TRACE_CLASSES", "Trace", "build_model", "model_class"]

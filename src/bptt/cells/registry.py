@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import numbers
 
+from .gru.model import GRU
 from .lstm.model import LSTM
 from .rnn.model import SimpleRNN
 
-MODEL_KINDS = {"rnn": SimpleRNN, "lstm": LSTM}
+MODEL_KINDS = {"rnn": SimpleRNN, "lstm": LSTM, "gru": GRU}
 MAX_PARAMS = 200_000_000      # refuse absurd configs before allocating anything
 
 

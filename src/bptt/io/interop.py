@@ -1,6 +1,6 @@
 """Weights to and from PyTorch — the way out when a model outgrows bptt.
 
-    rnn, linear = bptt.to_torch(model)        # torch.nn.RNN or torch.nn.LSTM, and torch.nn.Linear
+    rnn, linear = bptt.to_torch(model)        # torch.nn.RNN, LSTM or GRU, and torch.nn.Linear
     model = bptt.from_torch(rnn, linear)      # the same function in bptt
 
 The torch modules compute the same function as the model: time-major input (T, B, D)
@@ -9,16 +9,26 @@ loss, as in bptt. PyTorch is imported only inside these functions.
 
 Names (layer l; the suffix ".l" for l >= 1, see `bptt.cells.layers`):
 
-    SimpleRNN             nn.RNN                         LSTM (Greff et al.)        nn.LSTM
-    U                     weight_ih_l{l}                 [W_i; W_f; W_z; W_o]       weight_ih_l{l}
-    W                     weight_hh_l{l}                 [R_i; R_f; R_z; R_o]       weight_hh_l{l}
-    b                     bias_ih_l{l} + bias_hh_l{l}    [b_i; b_f; b_z; b_o]       bias_ih_l{l} + bias_hh_l{l}
-    V, c                  Linear.weight, Linear.bias     V, c                       Linear.weight, Linear.bias
+    SimpleRNN   nn.RNN                         LSTM (Greff et al.)   nn.LSTM
+    U           weight_ih_l{l}                 [W_i; W_f; W_z; W_o]  weight_ih_l{l}
+    W           weight_hh_l{l}                 [R_i; R_f; R_z; R_o]  weight_hh_l{l}
+    b           bias_ih_l{l} + bias_hh_l{l}    [b_i; b_f; b_z; b_o]  bias_ih_l{l} + bias_hh_l{l}
+    V, c        Linear.weight, Linear.bias     V, c                  Linear.weight, Linear.bias
+
+    GRU (reset="after")       nn.GRU
+    [U_r; U_z; U_n]           weight_ih_l{l}
+    [W_r; W_z; W_n]           weight_hh_l{l}
+    [b_r; b_z; b_n]           bias_ih_l{l}   (exported; imported: b_r = b_ir + b_hr, b_z = b_iz + b_hz,
+    [0; 0; b_hn]              bias_hh_l{l}    b_n = b_in, b_hn = b_hn)
+    V, c                      Linear.weight, Linear.bias
 
 PyTorch's LSTM gate order i, f, g, o is Greff's i, f, z, o (g, the "cell gate", is the block
-input z). bptt has one bias per gate; exporting puts it in bias_ih and zeros in bias_hh, and
-importing adds the two. Not expressible in PyTorch's modules, and refused with a message:
-sigmoid or identity activations of a SimpleRNN, and LSTM peepholes.
+input z); its GRU order r, z, n is bptt's. bptt has one bias per gate; exporting puts it in bias_ih
+and zeros in bias_hh, and importing adds the two — except the GRU's candidate, whose recurrent
+bias b_hn sits inside the reset gate's product, r ⊙ (W_n h + b_hn), and so stays a parameter of
+its own. Not expressible in PyTorch's modules, and refused with a message: sigmoid or identity
+activations of a SimpleRNN, LSTM peepholes, and a GRU with reset="before" (the reset gate applied
+to h(t−1) before W_n, as in Cho et al. 2014).
 """
 from __future__ import annotations
 
@@ -27,6 +37,7 @@ import numpy as np
 from ..cells.layers import layer_key
 
 GREFF_IN_TORCH_ORDER = ("i", "f", "z", "o")
+GRU_IN_TORCH_ORDER = ("r", "z", "n")
 
 
 def _torch():
@@ -39,52 +50,67 @@ def _torch():
 
 
 def to_torch(model):
-    """(torch.nn.RNN or torch.nn.LSTM, torch.nn.Linear) computing the same function as model."""
+    """(torch.nn.RNN, LSTM or GRU, torch.nn.Linear) computing the same function as model."""
+    from ..cells.gru.model import GRU
     from ..cells.lstm.model import LSTM
     from ..cells.rnn.model import SimpleRNN
-    if not isinstance(model, (SimpleRNN, LSTM)):
-        raise TypeError(f"The 'model' argument of to_torch must be a SimpleRNN or an LSTM. "
+    if not isinstance(model, (SimpleRNN, LSTM, GRU)):
+        raise TypeError(f"The 'model' argument of to_torch must be a SimpleRNN, an LSTM or a GRU. "
                         f"Got {type(model).__name__}.")
     torch = _torch()
     dtype = torch.float64 if model.dtype == np.float64 else torch.float32
     D, H, O, L = model.input_size, model.hidden_size, model.output_size, model.num_layers
     P = model.params
     t = lambda a: torch.from_numpy(np.ascontiguousarray(a))     # noqa: E731
+    stack = lambda names, l: np.concatenate([P[layer_key(k, l)] for k in names])   # noqa: E731
     if model.kind == "rnn":
         if model.activation not in ("tanh", "relu"):
             raise ValueError(f"PyTorch's nn.RNN has only tanh and relu nonlinearities; this "
                              f"SimpleRNN uses {model.activation!r} and cannot be exported.")
         rnn = torch.nn.RNN(D, H, num_layers=L, nonlinearity=model.activation, dtype=dtype)
-        weights = {l: (P[layer_key("U", l)], P[layer_key("W", l)], P[layer_key("b", l)])
+        weights = {l: (P[layer_key("U", l)], P[layer_key("W", l)], P[layer_key("b", l)], None)
                    for l in range(L)}
     elif model.kind == "lstm":
         if model.peepholes:
             raise ValueError("PyTorch's nn.LSTM has no peephole connections (p_i, p_f, p_o); "
                              "an LSTM with peepholes=True cannot be exported.")
         rnn = torch.nn.LSTM(D, H, num_layers=L, dtype=dtype)
-        weights = {l: tuple(np.concatenate([P[layer_key(f"{m}_{g}", l)] for g in GREFF_IN_TORCH_ORDER])
-                            for m in ("W", "R", "b")) for l in range(L)}
+        weights = {l: tuple(stack([f"{m}_{g}" for g in GREFF_IN_TORCH_ORDER], l)
+                            for m in ("W", "R", "b")) + (None,) for l in range(L)}
+    else:
+        if model.reset != "after":
+            raise ValueError("PyTorch's nn.GRU applies the reset gate after W_n, "
+                             "r ⊙ (W_n h + b_hn); a GRU with reset='before', W_n (r ⊙ h), "
+                             "cannot be exported.")
+        rnn = torch.nn.GRU(D, H, num_layers=L, dtype=dtype)
+        zeros = np.zeros(2 * H, dtype=model.dtype)
+        weights = {l: tuple(stack([f"{m}_{g}" for g in GRU_IN_TORCH_ORDER], l) for m in ("U", "W", "b"))
+                   + (np.concatenate([zeros, P[layer_key("b_hn", l)]]),) for l in range(L)}
     linear = torch.nn.Linear(H, O, dtype=dtype)
     with torch.no_grad():
-        for l, (w_ih, w_hh, b) in weights.items():
+        for l, (w_ih, w_hh, b, b_hh) in weights.items():
             getattr(rnn, f"weight_ih_l{l}").copy_(t(w_ih))
             getattr(rnn, f"weight_hh_l{l}").copy_(t(w_hh))
             getattr(rnn, f"bias_ih_l{l}").copy_(t(b))
-            getattr(rnn, f"bias_hh_l{l}").zero_()
+            if b_hh is None:
+                getattr(rnn, f"bias_hh_l{l}").zero_()
+            else:
+                getattr(rnn, f"bias_hh_l{l}").copy_(t(b_hh))
         linear.weight.copy_(t(P["V"]))
         linear.bias.copy_(t(P["c"]))
     return rnn, linear
 
 
 def from_torch(rnn, linear, *, output="softmax"):
-    """A bptt model with the weights of (rnn, linear): nn.RNN → SimpleRNN, nn.LSTM → LSTM."""
+    """A bptt model with the weights of (rnn, linear): nn.RNN → SimpleRNN, nn.LSTM → LSTM,
+    nn.GRU → GRU (reset="after")."""
     torch = _torch()
     if not isinstance(linear, torch.nn.Linear):
         raise TypeError(f"The 'linear' argument of from_torch must be a torch.nn.Linear. "
                         f"Got {type(linear).__name__}.")
-    if not isinstance(rnn, (torch.nn.RNN, torch.nn.LSTM)):
-        raise TypeError(f"The 'rnn' argument of from_torch must be a torch.nn.RNN or "
-                        f"torch.nn.LSTM. Got {type(rnn).__name__}.")
+    if not isinstance(rnn, (torch.nn.RNN, torch.nn.LSTM, torch.nn.GRU)):
+        raise TypeError(f"The 'rnn' argument of from_torch must be a torch.nn.RNN, "
+                        f"torch.nn.LSTM or torch.nn.GRU. Got {type(rnn).__name__}.")
     if rnn.bidirectional:
         raise ValueError("from_torch: bidirectional PyTorch RNNs have no bptt equivalent.")
     if getattr(rnn, "proj_size", 0):
@@ -102,12 +128,23 @@ def from_torch(rnn, linear, *, output="softmax"):
     D, H, L, O = rnn.input_size, rnn.hidden_size, rnn.num_layers, linear.out_features
     n = lambda a: a.detach().cpu().numpy().astype(dtype, copy=True)   # noqa: E731
 
-    def bias(l):
-        parts = [getattr(rnn, f"bias_{k}_l{l}", None) for k in ("ih", "hh")]
+    def bias(l, kinds=("ih", "hh")):
+        parts = [getattr(rnn, f"bias_{k}_l{l}", None) for k in kinds]
         parts = [n(p) for p in parts if p is not None]
         return sum(parts) if parts else np.zeros(getattr(rnn, f"weight_hh_l{l}").shape[0], dtype)
 
-    if isinstance(rnn, torch.nn.LSTM):
+    if isinstance(rnn, torch.nn.GRU):
+        from ..cells.gru.model import GRU
+        model = GRU(D, H, O, num_layers=L, output=output, dtype=dtype)
+        for l in range(L):
+            b_ih, b_hh = bias(l, ("ih",)), bias(l, ("hh",))
+            blocks = {"U": n(getattr(rnn, f"weight_ih_l{l}")), "W": n(getattr(rnn, f"weight_hh_l{l}")),
+                      "b": np.concatenate([b_ih[:2 * H] + b_hh[:2 * H], b_ih[2 * H:]])}
+            for m, full in blocks.items():       # b_r = b_ir + b_hr, b_z = b_iz + b_hz, b_n = b_in
+                for i, g in enumerate(GRU_IN_TORCH_ORDER):
+                    model.params[layer_key(f"{m}_{g}", l)][...] = full[i * H:(i + 1) * H]
+            model.params[layer_key("b_hn", l)][...] = b_hh[2 * H:]      # inside r ⊙ (W_n h + b_hn)
+    elif isinstance(rnn, torch.nn.LSTM):
         from ..cells.lstm.model import LSTM
         model = LSTM(D, H, O, num_layers=L, output=output, dtype=dtype)
         for l in range(L):
