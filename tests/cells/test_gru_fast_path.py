@@ -5,7 +5,7 @@ import pytest
 
 from bptt.cells.gru import fused as gru_fused
 from bptt.cells.gru.model import GRU
-from bptt.cells.lstm import fused as lstm_fused
+from bptt.cells import fastpath
 from gru_problem import make_gru_problem
 
 
@@ -78,15 +78,15 @@ def test_token_gradient_both_segment_sums(T, B, reset, rng):
 def test_per_step_products_in_row_blocks(dtype, tol, reset, bound, monkeypatch, rng):
     """Split into row blocks under SMALL_GEMM, the same numbers. H=16, B=2: "after" splits its
     (48, 17) and (16, 48) products; "before" its (32, 16) and (16, 16) W_n products."""
-    monkeypatch.setattr(lstm_fused, "SMALL_GEMM", bound)
-    monkeypatch.setattr(lstm_fused, "_openblas_single_threaded", lambda: True)
+    monkeypatch.setattr(fastpath, "SMALL_GEMM", bound)
+    monkeypatch.setattr(fastpath, "_openblas_single_threaded", lambda: True)
     fl = gru_fused.fuse(GRU(3, 16, 2, reset=reset, dtype=dtype).params, 0)
     assert len(gru_fused._row_slices(fl.Rs, 2, 16)) > 1
     if reset == "after":
-        assert len(lstm_fused.row_blocks(fl.RT, np.empty((16, 2)), 2)) > 1
+        assert len(fastpath.row_blocks(fl.RT, np.empty((16, 2)), 2)) > 1
     else:
         assert len(gru_fused._row_slices(fl.Wn, 2, 0)) > 1
-        assert len(lstm_fused.row_blocks(fl.WnT, np.empty((16, 2)), 2)) > 1
+        assert len(fastpath.row_blocks(fl.WnT, np.empty((16, 2)), 2)) > 1
     assert_fast_equals_reference(rng, 6, 2, 3, 16, 2, num_layers=2, reset=reset, dtype=dtype, tol=tol)
 
 

@@ -30,7 +30,7 @@ block is g(t) = [n; r; z] (3H, B), plus ĥn (H, B) for reset="after", each part 
   recurrent side's, and every weight gradient is one GEMM over all steps: ∂J/∂W = dG H_prev,
   ∂J/∂U = dG X (token ids: `bptt.cells.fastpath.token_gradient`, a sorted segment sum).
 - On one OpenBLAS thread the per-step products run as row blocks under its small-matrix bound
-  (`bptt.cells.lstm.fused.row_blocks`): those kernels skip packing the weight matrix every step.
+  (`bptt.cells.fastpath.row_blocks`): those kernels skip packing the weight matrix every step.
 
 Buffers of a pass, per layer: Gf (T, 4H or 3H, B) the gate values; Hf (T+1, H+1, B) the states,
 feature-major, Hf[0] = h(−1), Hf[t+1] = h(t), with a row of ones for the bias; Hs (T+1, B, H) the
@@ -50,9 +50,8 @@ from typing import NamedTuple, Optional
 
 import numpy as np
 
-from ..fastpath import token_gradient
+from ..fastpath import row_blocks, token_gradient
 from ..layers import layer_key
-from ..lstm.fused import row_blocks
 from .reference import layer_params, reset_of
 
 INPUT_ORDER = ("n", "r", "z")       # the fused input side's row blocks

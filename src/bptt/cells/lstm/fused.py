@@ -27,7 +27,7 @@ gate a strided (B, H) slice, and the pointwise work twice as slow). The caller s
   gradient is one GEMM over all steps: ∂J/∂R = dG Y_prev, ∂J/∂W = dG X (token ids: dG times the
   (N, D) one-hot matrix, or a sorted segment sum for a vocabulary over ONE_HOT_MAX).
 - On one OpenBLAS thread the per-step products run as row blocks under its small-matrix bound
-  (SMALL_GEMM): those kernels skip packing the 1 MB weight matrix at every step (~100 µs a
+  (`bptt.cells.fastpath.SMALL_GEMM`): those kernels skip packing the 1 MB weight matrix at every step (~100 µs a
   product instead of ~137 µs here). On more threads the whole product is threaded instead.
 - With numba installed the pointwise steps run as one-pass kernels (`bptt.cells.lstm.kernels`, same
   numbers), the token ids are looked up per step and ∂J/∂ĝ is written batch-major per step.
@@ -45,17 +45,15 @@ The rest, NumPy path: the two transposes of (T, 4H, B) ≈ 2 ms, ∂J/∂W's one
 """
 from __future__ import annotations
 
-import os
 from typing import NamedTuple, Optional
 
 import numpy as np
 
 from . import kernels as kernels
-from ..fastpath import token_gradient
+from ..fastpath import row_blocks, token_gradient
 from .reference import GATES, key, layer_params
 
 ONE_HOT_MAX = 256    # NumPy path, token ids: ∂J/∂W as a GEMM with the one-hot matrix up to this D
-SMALL_GEMM = 10**6   # OpenBLAS takes its small-matrix kernels while M·N·K <= 100³
 
 
 class FusedLayer(NamedTuple):
@@ -109,39 +107,6 @@ def input_projection(x, fl: FusedLayer):
     if x.dtype.kind in "iu":
         return np.take(fl.WsT, x, axis=0)                             # gather rows      (T, B, 4H)
     return np.dot(x.reshape(T * B, -1), fl.WsT).reshape(T, B, -1)    # one GEMM         (T, B, 4H)
-
-
-def row_blocks(A, out, N: int, split: Optional[bool] = None):
-    """[(A[r], out[r])] over row blocks r of out = A @ X, X with N columns: blocks of a multiple
-    of 8 rows that each stay under SMALL_GEMM, or the whole product when it does or they cannot.
-    split None: only when numpy's BLAS is OpenBLAS on one thread (with more, its threaded GEMM on
-    the whole product is faster: 21.6 ms against 27 ms for the benchmark's pass on 2 threads)."""
-    M, K = A.shape
-    m = SMALL_GEMM // (N * K) // 8 * 8
-    if split is None:
-        split = _openblas_single_threaded()
-    if not split or M * N * K <= SMALL_GEMM or m < 8:
-        return [(A, out)]
-    return [(A[s:s + m], out[s:s + m]) for s in range(0, M, m)]
-
-
-_BLAS = []     # numpy's OpenBLAS as a threadpoolctl controller, or None: looked up once
-
-
-def _openblas_single_threaded() -> bool:
-    """Whether numpy's BLAS is OpenBLAS running one thread now: asked through threadpoolctl when
-    it is installed (0.4 µs a query; it sees threadpool_limits), else read from the environment."""
-    if not _BLAS:
-        try:
-            from threadpoolctl import ThreadpoolController
-            libs = [c for c in ThreadpoolController().lib_controllers if c.internal_api == "openblas"]
-            _BLAS.append(next((c for c in libs if "numpy" in c.filepath), libs[0] if libs else None))
-        except ImportError:
-            _BLAS.append("environment")
-    blas = _BLAS[0]
-    if blas == "environment":
-        return any(os.environ.get(v) == "1" for v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"))
-    return blas is not None and blas.num_threads == 1
 
 
 def use_kernels(choice: Optional[bool], fl: FusedLayer) -> bool:
