@@ -138,7 +138,7 @@ def test_error_flow_refuses_what_it_cannot_draw(rnn_trace, lstm_trace):
         viz.error_flow(lstm_trace, path="c")
     with pytest.raises(ValueError, match="a SimpleRNN trace has one path .* Got 'cell' instead"):
         viz.error_flow(rnn_trace, path="cell")
-    with pytest.raises(TypeError, match="must be a bptt Trace or LSTMTrace.* Got dict"):
+    with pytest.raises(TypeError, match="must be a bptt Trace, LSTMTrace or GRUTrace.* Got dict"):
         viz.error_flow({"flow": 1})
     with pytest.raises(ValueError, match=r"'b' parameter of flow_matrix must be an int in \[0, 2\]"):
         viz.flow_matrix(lstm_trace, 3)

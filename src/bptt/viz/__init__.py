@@ -9,14 +9,20 @@ without them and each function then raises an ImportError saying what to install
     unfolded_network(tr, vocab=DEMO_VOCAB)           # the article's unfolded network, with values
     error_flow(tr)                                   # ‖∂L(s)/∂a(t)‖: heatmap and norm vs s − t
     error_flow(lstm_tr, path="cell")                 # an LSTM: ‖∂L(s)/∂c(t)‖, or "hidden": ‖∂L(s)/∂y(t)‖
-    flow_comparison([rnn_tr, lstm_tr])               # how far back each one's error reaches
+    error_flow(gru_tr)                               # a GRU: ‖∂L(s)/∂h(t)‖
+    flow_comparison([rnn_tr, gru_tr, lstm_tr])       # how far back each one's error reaches
     vanishing_exploding()                            # W = r·(orthogonal), r < 1 and r > 1
     per_step_contributions(tr, "W")                  # (∂J/∂W)^(t) per step and their sum ∂J/∂W
-    hidden_states(tr)                                # h(t), units × steps
+    hidden_states(tr)                                # h(t), units × steps (GRU: which="z" its gate)
     error_animation(tr, "bptt.gif")                  # the backward pass, frame by frame (GIF)
     save_png(fig, "fig.png"); fig_to_rgba(fig)       # every function returns a Figure
 
-The interactive HTML explorer lives in `bptt.viz.explorer` and is imported only when used.
+Every figure takes the trace of a SimpleRNN; error_flow, flow_matrix and flow_comparison take
+LSTM and GRU traces too, and per_step_contributions, hidden_states and the animation GRU traces
+(the others refuse a trace they do not draw with a TypeError naming the figures that do).
+
+The interactive HTML explorer lives in `bptt.viz.explorer` and is imported only when used; it
+draws one-layer SimpleRNN, LSTM and GRU traces.
 """
 from ._common import DEMO_TEXT, DEMO_VOCAB, demo_trace, fig_to_rgba, format_values, save_png
 from .animation import animation_frames, error_animation, error_frame, source_colors

@@ -51,22 +51,47 @@ def new_figure(figsize, *, dpi=100, layout="constrained"):
 
 
 # -- validation at the public edge ------------------------------------------------------------
-def check_trace(trace, fn: str, *, one_layer: bool = True, lstm: bool = False):
-    """A Trace; with one_layer, of a model with one recurrent layer (the article's network); with
-    lstm, an LSTMTrace (`bptt.cells.lstm.trace`) is accepted too, of any number of layers."""
-    from ..cells.lstm.trace import LSTMTrace
-    from ..cells.rnn.trace import Trace
+# The kinds of trace, by model kind: the class name of its trace and the model's name.
+TRACE_NAMES = {"rnn": "Trace", "lstm": "LSTMTrace", "gru": "GRUTrace"}
+MODEL_NAMES = {"rnn": "SimpleRNN", "lstm": "LSTM", "gru": "GRU"}
+ALL_KINDS = tuple(TRACE_NAMES)
+# What draws each kind (named when a figure refuses a kind it does not draw).
+DRAWN_BY = {
+    "rnn": "every figure does",
+    "lstm": "error_flow and flow_comparison do",
+    "gru": "error_flow, flow_comparison, per_step_contributions, hidden_states and the error "
+           "animation do",
+}
 
-    if lstm and isinstance(trace, LSTMTrace):
-        return trace
-    if isinstance(trace, LSTMTrace):
-        raise TypeError(f"The 'trace' argument of {fn} must be a bptt Trace of a SimpleRNN; {fn} "
-                        f"does not draw LSTM traces (error_flow and flow_comparison do). Got an "
-                        f"LSTMTrace instead.")
-    if not isinstance(trace, Trace):
-        kinds = "a bptt Trace or LSTMTrace" if lstm else "a bptt Trace"
-        raise TypeError(f"The 'trace' argument of {fn} must be {kinds}, as returned by "
+
+def trace_kind(trace):
+    """"rnn", "lstm" or "gru": the kind of model whose trace this is (None for anything else)."""
+    from ..cells.registry import MODEL_KINDS
+
+    for kind, cls in MODEL_KINDS.items():
+        if isinstance(trace, cls.trace_class):
+            return kind
+    return None
+
+
+def _one_of(names):
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+
+
+def check_trace(trace, fn: str, *, one_layer: bool = True, kinds=("rnn",)):
+    """A trace of one of `kinds` ("rnn": a bptt Trace of a SimpleRNN, "lstm": an LSTMTrace,
+    "gru": a GRUTrace); with one_layer, of a model with one recurrent layer (the article's
+    network). Other traces are refused with a TypeError that names what `fn` draws."""
+    kind = trace_kind(trace)
+    what = "a bptt " + _one_of([TRACE_NAMES[k] for k in kinds])
+    if kind is None:
+        raise TypeError(f"The 'trace' argument of {fn} must be {what}, as returned by "
                         f"model.trace(x, y). Got {type(trace).__name__} instead.")
+    if kind not in kinds:
+        of = _one_of([f"a {MODEL_NAMES[k]}" for k in kinds])
+        raise TypeError(f"The 'trace' argument of {fn} must be {what} of {of}; {fn} does not draw "
+                        f"{MODEL_NAMES[kind]} traces ({DRAWN_BY[kind]}). Got "
+                        f"{'an' if kind == 'lstm' else 'a'} {TRACE_NAMES[kind]} instead.")
     layers = getattr(trace.model, "num_layers", 1)
     if one_layer and layers != 1:
         raise ValueError(f"{fn} draws the article's network with one recurrent layer; the trace's "

@@ -10,6 +10,9 @@ colour. The error at a hidden node, ∂J/∂a(t) = Σ_{s≥t} ∂L(s)/∂a(t), i
 
 To compute the gradients of step t you need every error of the colours s >= t: the column of the
 current step is framed, and the loss terms that have not reached it yet (s < t) are faded.
+
+The trace is of a one-layer SimpleRNN, whose hidden node shows ∂L(s)/∂a(t), or of a one-layer
+GRU, whose hidden node shows ∂L(s)/∂h(t) (its errors_by_source["h"]; Σ_s ∂L(s)/∂h(t) = ∂J/∂h(t)).
 """
 from __future__ import annotations
 
@@ -18,12 +21,14 @@ import numbers
 import numpy as np
 
 from ._common import (check_b, check_path, check_steps, check_trace, fig_to_rgba, new_figure,
-                      require_matplotlib, require_pillow)
+                      require_matplotlib, require_pillow, trace_kind)
 
 MAX_STEPS = 32
 FADED = 0.2                 # alpha of what the backward pass has not reached yet
 UNIT = 0.75                 # inches per data unit in a frame
 R_H = 0.3                   # radius of a hidden node, in data units
+NODE = {"rnn": "a", "gru": "h"}     # the error drawn at the hidden node, ∂L(s)/∂·(t), of each kind
+KINDS = tuple(NODE)
 
 
 def source_colors(T) -> np.ndarray:
@@ -45,13 +50,15 @@ def source_colors(T) -> np.ndarray:
 
 
 def _node_norms(trace, b):
-    """(T, T): [s, t] = ‖∂L(s)/∂a(t)‖ of sequence b, and (T,) ‖∂J/∂a(t)‖."""
-    n = np.sqrt((trace.errors_by_source["a"][:, :, b] ** 2).sum(axis=-1))
-    total = np.sqrt((trace.errors["a"][:, b] ** 2).sum(axis=-1))
+    """(T, T): [s, t] = ‖∂L(s)/∂a(t)‖ of sequence b (∂L(s)/∂h(t) for a GRU), and (T,) ‖∂J/∂a(t)‖."""
+    key = NODE[trace_kind(trace)]
+    n = np.sqrt((trace.errors_by_source[key][:, :, b] ** 2).sum(axis=-1))
+    total = np.sqrt((trace.errors[key][:, b] ** 2).sum(axis=-1))
     return n, total
 
 
 def _draw_frame(trace, b, t_now, norms, totals, colors, dpi):
+    a = NODE[trace_kind(trace)]                            # the hidden node's name: a(t) or h(t)
     from matplotlib.patches import Circle, FancyArrowPatch, Rectangle, Wedge
 
     T = norms.shape[0]
@@ -103,7 +110,7 @@ def _draw_frame(trace, b, t_now, norms, totals, colors, dpi):
             top.add_patch(Circle((t, 1), R_H, fill=False, ec="black", lw=1))
         else:
             top.add_patch(Circle((t, 1), R_H, fc="white", ec="#999999", lw=1))
-        top.text(t + 0.33, 0.62, f"a({t})", fontsize=7, color="#333333")
+        top.text(t + 0.33, 0.62, f"{a}({t})", fontsize=7, color="#333333")
 
     # the stacked magnitudes below, on a fixed scale so that frames compare
     stack_max = max(float(np.triu(norms.T).sum(axis=1).max()), float(totals.max()), 1e-300)
@@ -118,10 +125,10 @@ def _draw_frame(trace, b, t_now, norms, totals, colors, dpi):
     bottom.set_ylim(0, 1.08 * stack_max)
     bottom.set_xticks(range(T))
     bottom.set_xlabel("step t")
-    bottom.set_ylabel("‖∂L(s)/∂a(t)‖,\nstacked by s", fontsize=8)
+    bottom.set_ylabel(f"‖∂L(s)/∂{a}(t)‖,\nstacked by s", fontsize=8)
     bottom.tick_params(labelsize=7)
     bottom.spines[["top", "right"]].set_visible(False)
-    bottom.text(0.01, 0.97, "— ‖∂J/∂a(t)‖ = ‖Σ_s ∂L(s)/∂a(t)‖", transform=bottom.transAxes,
+    bottom.text(0.01, 0.97, f"— ‖∂J/∂{a}(t)‖ = ‖Σ_s ∂L(s)/∂{a}(t)‖", transform=bottom.transAxes,
                 fontsize=7, va="top")
 
     from matplotlib.patches import Patch
@@ -132,7 +139,7 @@ def _draw_frame(trace, b, t_now, norms, totals, colors, dpi):
     k = T - 1 - t_now
     fig.suptitle(f"Back-propagation through time, frame {k + 1}/{T}: step t = {t_now}", fontsize=11,
                  y=1 - 0.12 / height, va="top")
-    fig.text(0.5, 1 - 0.5 / height, f"∂J/∂a({t_now}) = Σ_(s ≥ {t_now}) ∂L(s)/∂a({t_now}) needs the errors of "
+    fig.text(0.5, 1 - 0.5 / height, f"∂J/∂{a}({t_now}) = Σ_(s ≥ {t_now}) ∂L(s)/∂{a}({t_now}) needs the errors of "
              f"L({t_now}) … L({T - 1}); each colour is one loss term L(s)", ha="center", fontsize=8.5)
     return fig
 
@@ -141,10 +148,11 @@ def error_frame(trace, k, b=0, *, dpi=80):
     """Frame k of error_animation as a Figure: the backward pass at step t = T−1−k.
 
     Artists carry gids for inspection: "loss:<s>" (the L(s) node), "share:<s>:<t>" (the wedge
-    of L(s) at hidden node t), "seg:<s>:<t>" (the bar segment ‖∂L(s)/∂a(t)‖), "total:<t>"."""
+    of L(s) at hidden node t), "seg:<s>:<t>" (the bar segment ‖∂L(s)/∂a(t)‖, or ‖∂L(s)/∂h(t)‖
+    of a GRU), "total:<t>"."""
     fn = "error_frame"
     require_matplotlib(fn)
-    trace = check_trace(trace, fn)
+    trace = check_trace(trace, fn, kinds=KINDS)
     b = check_b(b, trace, fn)
     T = check_steps(trace, fn, MAX_STEPS)
     if isinstance(k, bool) or not isinstance(k, numbers.Integral) or not 0 <= k < T:
@@ -159,7 +167,7 @@ def animation_frames(trace, b=0, *, dpi=80):
     frame k is the backward pass at step t = T−1−k."""
     fn = "animation_frames"
     require_matplotlib(fn)
-    trace = check_trace(trace, fn)
+    trace = check_trace(trace, fn, kinds=KINDS)
     b = check_b(b, trace, fn)
     check_steps(trace, fn, MAX_STEPS)
     return _frames(trace, b, dpi)
@@ -178,7 +186,7 @@ def error_animation(trace, path, b=0, fps=2, *, dpi=80):
     fn = "error_animation"
     require_matplotlib(fn)
     Image = require_pillow(fn)
-    trace = check_trace(trace, fn)
+    trace = check_trace(trace, fn, kinds=KINDS)
     b = check_b(b, trace, fn)
     check_steps(trace, fn, MAX_STEPS)
     path = check_path(path, fn)

@@ -1,11 +1,12 @@
 """The interactive BPTT explorer: one self-contained HTML page of one traced forward + BPTT pass
-of a one-layer SimpleRNN or LSTM.
+of a one-layer SimpleRNN, LSTM or GRU.
 
     tr = model.trace(x, y, h0, mask)
     html = explorer_html(tr, lr=0.1)               # a full page (str), no external URLs at all
     write_explorer(tr, "bptt.html")                # the same page, written atomically
     explain("bptt.html", input_text="hello")       # `bptt explain`: the built-in tiny model
     explain("lstm.html", kind="lstm")              # the built-in tiny LSTM
+    explain("gru.html", kind="gru")                # the built-in tiny GRU
 
 The page shows the network unfolded in time and steps through it with Back / Next / Reset or the
 ←/→ keys: forward propagation t = 0 .. T−1, the loss J, the errors from t = T−1 down to 0 (each
@@ -25,16 +26,29 @@ errors_by_source["h"] and ["c"]) and the gates' pre-activation errors ∂J/∂�
 ∂J/∂f̂(t), ∂J/∂ô(t). On the page the output layer's logits (JSON forward.o, errors.o) are written
 v(t) and the targets y*(t), so that o(t) is only the output gate and y(t) only the block output.
 
+GRU (Cho et al. 2014, reset gate after W_n as in PyTorch or before it): x(t) at the bottom, the
+update gate z(t), the reset gate r(t), with reset="after" the gated term ĥn(t) = W_n h(t−1) + b_hn,
+and the candidate n(t) side by side; the state h(t) = (1 − z) ⊙ n + z ⊙ h(t−1) with the direct
+path h(t−1) → h(t) drawn as one horizontal line that z(t) multiplies (as the LSTM's cell path),
+then o(t), ŷ(t) and L(t); h(−1) = h0 on the left. Errors ∂J/∂h(t) (split by source, from
+errors_by_source["h"]) and the pre-activation errors ∂J/∂ẑ(t), ∂J/∂r̂(t), ∂J/∂n̂(t) (and ∂J/∂ĥn(t)).
+
 Every number on the page comes from the JSON embedded in ``<script type="application/json"
 id="bptt-trace">`` (keys: config, params, x, y, h0, mask, forward, loss, loss_terms, errors,
 errors_by_source, dh0, per_step, grads, updated; arrays as nested lists shaped as in the Python
 API, token ids as ints; NaN and ±inf as the strings "NaN", "Infinity", "-Infinity").
-``config.kind`` is "rnn" or "lstm". For an LSTM: config.peepholes; params in the model's order
-(W_z … W_o, R_z … R_o, b_z … b_o, p_i, p_f, p_o with peepholes, V, c); h0 and dh0 are the pairs
+``config.kind`` is "rnn", "lstm" or "gru". For an LSTM: config.peepholes; params in the model's
+order (W_z … W_o, R_z … R_o, b_z … b_o, p_i, p_f, p_o with peepholes, V, c); h0 and dh0 are the pairs
 [h0, c0] and [∂J/∂h0, ∂J/∂c0] (2, B, H); forward holds h (= y), c, o (logits), y_hat, h_last,
 c_last, gates {z, i, f, o} and the pre-activations z_hat, i_hat, f_hat, o_hat (recomputed here
 exactly as the reference step computes them; the trace does not keep them); errors o, h, c,
-z_hat, i_hat, f_hat, o_hat; errors_by_source c and h.
+z_hat, i_hat, f_hat, o_hat; errors_by_source c and h. For a GRU: config.reset ("after" or
+"before") and config.gate_activation; params in the model's order (U_r, U_z, U_n, W_r, W_z, W_n,
+b_r, b_z, b_n, b_hn with reset="after", V, c); h0 and dh0 (B, H); forward holds h, o (logits),
+y_hat, h_last, gates {r, z, n} and the pre-activations r_hat, z_hat, n_hat, and with
+reset="after" hn_hat = W_n h(t−1) + b_hn (recomputed exactly as the reference step computes them;
+`bptt.viz.explorer_kinds`); errors o, h, r_hat, z_hat, n_hat (+ hn_hat with reset="after");
+errors_by_source h.
 
 Every displayed number is an element with ``data-key`` (a path into that JSON, e.g. "forward.h",
 "forward.gates.f", "h0.1") and ``data-s``/``data-t``/``data-b``/``data-i``/``data-j`` indices in
@@ -62,18 +76,18 @@ import numpy as np
 from .. import _validate as v
 from ..io.atomic import atomic_write_text
 from ..nn.losses import per_step_loss
-from ..cells.lstm.reference import GATES, layer_names
-from ..cells.lstm.trace import LSTMTrace
-from ..cells.rnn.reference import input_projection
+from ._common import trace_kind
+from .explorer_kinds import KINDS as KIND_TABLE
+from .explorer_kinds import gru_preactivations, lstm_preactivations
 from .explorer_page import json_array as _json_array
 from .explorer_page import page_html, script_json
 
 __all__ = ["explorer_html", "explorer_payload", "write_explorer", "default_explorer_trace",
-           "explain", "lstm_preactivations", "DEFAULT_VOCAB", "DEFAULT_TEXT", "KINDS",
-           "MAX_NUMBERS"]
+           "explain", "lstm_preactivations", "gru_preactivations", "DEFAULT_VOCAB",
+           "DEFAULT_TEXT", "KINDS", "MAX_NUMBERS"]
 
 PARAM_NAMES = ("U", "W", "b", "V", "c")
-KINDS = ("rnn", "lstm")
+KINDS = tuple(KIND_TABLE)      # "rnn", "lstm", "gru"
 MAX_NUMBERS = 500_000          # numbers in the embedded JSON (about 10 MB of HTML)
 DEFAULT_VOCAB = "ehlo"         # the built-in model's characters, in id order
 DEFAULT_TEXT = "hello"         # its input: predict each next character (T = 4)
@@ -83,21 +97,20 @@ MAX_TEXT = 26                  # characters of input text for `explain` (T <= 25
 
 # -- validation -------------------------------------------------------------------------------------
 def _check_trace(trace, owner) -> str:
-    """The trace's kind, "rnn" or "lstm", after checking it is one the explorer can draw."""
+    """The trace's kind, "rnn", "lstm" or "gru", after checking it is one the explorer can draw."""
     model = getattr(trace, "model", None)
     params = getattr(model, "params", None)
     layers = getattr(model, "num_layers", 1)
     if layers != 1 and hasattr(trace, "forward"):
-        raise ValueError(f"The 'trace' argument of {owner} must come from a one-layer SimpleRNN "
-                         f"or LSTM; the explorer draws one hidden layer. Got num_layers={layers}.")
-    kind = "lstm" if isinstance(trace, LSTMTrace) else "rnn"
-    names = (set(PARAM_NAMES) if kind == "rnn" else
-             {*layer_names(getattr(model, "peepholes", False)), "V", "c"})
-    if not (isinstance(params, dict) and set(params) == names
+        raise ValueError(f"The 'trace' argument of {owner} must come from a one-layer SimpleRNN, "
+                         f"LSTM or GRU; the explorer draws one hidden layer. Got num_layers={layers}.")
+    kind = trace_kind(trace)
+    if not (kind is not None and isinstance(params, dict)
+            and set(params) == set(KIND_TABLE[kind].names(model))
             and all(hasattr(trace, k) for k in ("forward", "errors", "per_step", "grads", "dh0"))):
-        raise TypeError(f"The 'trace' argument of {owner} must be the trace of a SimpleRNN or an "
-                        f"LSTM, as returned by model.trace(x, y). Got {type(trace).__name__} "
-                        f"instead.")
+        raise TypeError(f"The 'trace' argument of {owner} must be the trace of a SimpleRNN, an "
+                        f"LSTM or a GRU, as returned by model.trace(x, y). Got "
+                        f"{type(trace).__name__} instead.")
     return kind
 
 
@@ -118,59 +131,13 @@ def _labels(vocab, owner):
 def _count_numbers(trace, kind):
     T, B, H = trace.forward.h.shape
     O, D = trace.model.output_size, trace.model.input_size
-    per_h = 3 if kind == "rnn" else 16          # forward and error arrays (T, B, H) of each kind
+    per_h = KIND_TABLE[kind].per_h              # forward and error arrays (T, B, H) of each kind
     per_sequence = T * (per_h * H + 3 * O + D + 2) + 2 * T * T * H + 6 * H
     per_param = sum(p.size for p in trace.model.params.values()) * (T + 3)
     return B * per_sequence + per_param
 
 
 # -- the payload ------------------------------------------------------------------------------------
-def _rnn_parts(trace) -> dict:
-    fwd, by_source = trace.forward, trace.errors_by_source
-    return {
-        "h0": _json_array(trace.h0), "dh0": _json_array(trace.dh0),
-        "forward": {k: _json_array(getattr(fwd, k)) for k in ("a", "h", "o", "y_hat", "h_last")},
-        "errors": {k: _json_array(trace.errors[k]) for k in ("o", "h", "a")},
-        "errors_by_source": {k: _json_array(by_source[k]) for k in ("a", "h")},
-    }
-
-
-def lstm_preactivations(trace) -> dict:
-    """ẑ(t), î(t), f̂(t), ô(t) (T, B, H) of a one-layer LSTM trace, computed with the same
-    operations as `lstm_reference.step_forward`, so that z = tanh(ẑ), i = σ(î), ... exactly."""
-    p, fwd, x = trace.model.params, trace.forward, trace.x
-    y0, c0 = trace.h0
-    Y, C = fwd.h, fwd.c
-    peep = "p_i" in p
-    out = {}
-    for g in GATES:
-        steps = []
-        for t in range(x.shape[0]):
-            y_prev, c_prev = (y0, c0) if t == 0 else (Y[t - 1], C[t - 1])
-            pre = input_projection(x[t], p[f"W_{g}"]) + y_prev @ p[f"R_{g}"].T + p[f"b_{g}"]
-            if peep and g in ("i", "f"):
-                pre = pre + p[f"p_{g}"] * c_prev            # p_i, p_f see c(t−1)
-            elif peep and g == "o":
-                pre = pre + p["p_o"] * C[t]                 # p_o sees c(t)
-            steps.append(pre)
-        out[f"{g}_hat"] = np.stack(steps)
-    return out
-
-
-def _lstm_parts(trace) -> dict:
-    fwd, by_source = trace.forward, trace.errors_by_source
-    forward = {k: _json_array(getattr(fwd, k)) for k in ("h", "c", "o", "y_hat", "h_last", "c_last")}
-    forward["gates"] = {g: _json_array(fwd.gates[g]) for g in GATES}
-    forward.update({k: _json_array(a) for k, a in lstm_preactivations(trace).items()})
-    return {
-        "h0": _json_array(np.stack(trace.h0)), "dh0": _json_array(np.stack(trace.dh0)),
-        "forward": forward,
-        "errors": {k: _json_array(trace.errors[k])
-                   for k in ("o", "h", "c", "z_hat", "i_hat", "f_hat", "o_hat")},
-        "errors_by_source": {k: _json_array(by_source[k]) for k in ("c", "h")},
-    }
-
-
 def explorer_payload(trace, *, lr=0.1, title=None, vocab=None) -> dict:
     """The dict that the page embeds as JSON (arrays as nested lists, shapes as in the trace)."""
     owner = "explorer_html"
@@ -198,7 +165,7 @@ def explorer_payload(trace, *, lr=0.1, title=None, vocab=None) -> dict:
     if title is None:
         title = f"BPTT explorer: {name} (D={D}, H={H}, O={O}), T={T}"
     params = model.params
-    names = PARAM_NAMES if kind == "rnn" else tuple(params)
+    names = KIND_TABLE[kind].names(model)                   # in the model's order
     loss_terms = per_step_loss(model.output, fwd.o, trace.y) * trace.mask / B   # L(t) of each b
     config = {
         "model": name, "kind": kind, "activation": getattr(model, "activation", "tanh"),
@@ -207,9 +174,8 @@ def explorer_payload(trace, *, lr=0.1, title=None, vocab=None) -> dict:
         "tokens": bool(tokens), "labels": labels, "title": title,
         "dtype": str(np.asarray(fwd.h).dtype),
     }
-    if kind == "lstm":
-        config.update(gate_activation="sigmoid", peepholes=bool(model.peepholes))
-    parts = _rnn_parts(trace) if kind == "rnn" else _lstm_parts(trace)
+    config.update(KIND_TABLE[kind].config(model))
+    parts = KIND_TABLE[kind].parts(trace)
     return {
         "config": config,
         "params": {k: _json_array(params[k]) for k in names},
@@ -227,15 +193,15 @@ def explorer_payload(trace, *, lr=0.1, title=None, vocab=None) -> dict:
 # -- the page -----------------------------------------------------------------------------------------
 def _iframe_height(payload) -> int:
     c = payload["config"]
-    if c["kind"] == "lstm":
-        cells = 2 * c["output_size"] + 4 * c["hidden_size"] + 1
+    if c["kind"] != "rnn":                  # the gates' row holds two cells a unit
+        cells = 2 * c["output_size"] + (4 if c["kind"] == "lstm" else 3) * c["hidden_size"] + 1
         return 420 + 24 * min(cells, 60) + 320
     cells = 2 * c["output_size"] + 2 * c["hidden_size"] + (1 if c["tokens"] else c["input_size"])
     return 420 + 24 * min(cells, 60) + 280
 
 
 def explorer_html(trace, *, inline=False, title=None, lr=0.1, vocab=None) -> str:
-    """The explorer of `trace` (a one-layer SimpleRNN's or LSTM's, from model.trace(x, y)) as one
+    """The explorer of `trace` (a one-layer SimpleRNN's, LSTM's or GRU's, from model.trace(x, y)) as one
     self-contained HTML page (inline JS, CSS and SVG).
 
     lr is the η of the update shown at the end; vocab (optional) labels token ids: a str of
@@ -293,7 +259,8 @@ def default_explorer_trace(seed=0, input_text=None, kind="rnn"):
     "ehlo", token inputs) and predicting each next character: x = "hell", y = "ello", T = 4, B = 1.
 
     kind="rnn": a SimpleRNN(4, 3, 4) (tanh, softmax); kind="lstm": an LSTM(4, 3, 4) (one layer,
-    no peepholes, softmax); random weights from `seed`."""
+    no peepholes, softmax); kind="gru": a GRU(4, 3, 4) (one layer, reset="after", softmax);
+    random weights from `seed`."""
     return _default_trace(seed, input_text, kind, "default_explorer_trace")
 
 
@@ -305,14 +272,13 @@ def _check_kind(kind, owner):
 
 
 def _default_trace(seed, input_text, kind, owner):
-    from ..cells.lstm.model import LSTM
-    from ..cells.rnn.model import SimpleRNN
+    from ..cells.registry import MODEL_KINDS
     seed = v.check_int(seed, "seed", owner, minimum=0)
     kind = _check_kind(kind, owner)
     text = _check_text(DEFAULT_TEXT if input_text is None else input_text, owner)
     ids = _encode_default(text, owner)
     size = len(DEFAULT_VOCAB)
-    model = (SimpleRNN if kind == "rnn" else LSTM)(size, DEFAULT_HIDDEN, size, seed=seed)
+    model = MODEL_KINDS[kind](size, DEFAULT_HIDDEN, size, seed=seed)
     return model.trace(ids[:-1, None], ids[1:, None])
 
 
@@ -333,9 +299,9 @@ def explain(out, *, model=None, input_text=None, seed=0, vocab=None, lr=0.1, tit
             kind=None) -> Path:
     """`bptt explain`: write the explorer of one next-character pass to `out`; return its Path.
 
-    Without `model`, the built-in tiny model of `kind` ("rnn", the default, or "lstm";
+    Without `model`, the built-in tiny model of `kind` ("rnn", the default, "lstm" or "gru";
     default_explorer_trace(seed, kind=kind)) reads `input_text` (default "hello"; characters
-    from "ehlo"). With `model` (a one-layer SimpleRNN or LSTM with token inputs; `kind`, if
+    from "ehlo"). With `model` (a one-layer SimpleRNN, LSTM or GRU with token inputs; `kind`, if
     given, must be the model's), `vocab` is needed to turn the text into ids: a bptt.data.Vocab
     (or any object with `.encode(text)` and optionally `.chars`), a str of characters in id
     order, or a function text -> ids. The model reads text[:-1] and is scored on predicting

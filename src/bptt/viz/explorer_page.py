@@ -1,7 +1,7 @@
 """The explorer page: its HTML skeleton, stylesheet and script, kept as package files in
 `bptt/viz/assets/`: explorer_page.html, explorer_body.html, explorer.css, and the script in two
-parts, explorer.js (shared: data, steps, panels, events) and one model part, explorer_rnn.js or
-explorer_lstm.js (the unfolded network, equations and captions of that model).
+parts, explorer.js (shared: data, steps, panels, events) and one model part, explorer_rnn.js,
+explorer_lstm.js or explorer_gru.js (the unfolded network, equations and captions of that model).
 
 `page_html(title, trace_json, kind)` assembles one self-contained page. The script reads the trace
 from <script type="application/json" id="bptt-trace"> and draws everything else (the unfolded
@@ -17,7 +17,7 @@ from importlib import resources
 
 import numpy as np
 
-KINDS = ("rnn", "lstm")
+KINDS = ("rnn", "lstm", "gru")
 
 
 # -- the embedded JSON -----------------------------------------------------------------------------------------

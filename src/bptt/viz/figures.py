@@ -2,7 +2,12 @@
 
     per_step_contributions(trace, "W")   bars of (∂J/∂W)^(t) for t = 0..T−1 and a distinct bar for
                                          their sum ∂J/∂W: the gradient of the one update
-    hidden_states(trace)                 heatmap of h(t), units × steps
+    per_step_contributions(gru_trace)    the same for a GRU (default parameter W_z)
+    hidden_states(trace)                 heatmap of h(t), units × steps (of a SimpleRNN or a GRU;
+                                         which="r", "z" or "n" shows a GRU's gates)
+
+Both take the trace of a SimpleRNN or a GRU (of the top layer, with several); an LSTM's trace is
+refused with a TypeError naming the figures that draw it.
     save_demo_figures(out_dir)           every figure and the animation of demo_trace(), as files
 """
 from __future__ import annotations
@@ -12,9 +17,18 @@ import numbers
 import numpy as np
 
 from ._common import (DEMO_VOCAB, check_b, check_path, check_trace, demo_trace, format_number,
-                      new_figure, require_matplotlib, save_png)
+                      new_figure, require_matplotlib, save_png, trace_kind)
 
 PARAM_NAMES = ("U", "W", "b", "V", "c")
+KINDS = ("rnn", "gru")                                   # the traces these figures draw
+DEFAULT_PARAM = {"rnn": "W", "gru": "W_z"}               # the recurrent weights (of the update gate)
+STATES = {                                               # hidden_states(which=...): what, its label
+    "rnn": {"h": "h(t) = {g}(a(t))", "a": "a(t) = b + W h(t−1) + U x(t)"},
+    "gru": {"h": "h(t) = (1 − z(t)) ⊙ n(t) + z(t) ⊙ h(t−1)", "r": "r(t) = σ(r̂(t)), the reset gate",
+            "z": "z(t) = σ(ẑ(t)), the update gate", "n": "n(t) = tanh(n̂(t)), the candidate"},
+}
+TITLES = {"h": "Hidden states h(t)", "a": "Pre-activations a(t)", "r": "Reset gate r(t)",
+          "z": "Update gate z(t)", "n": "Candidate n(t)"}
 STEP_COLOR, SUM_COLOR = "#4c78a8", "#e45756"
 
 
@@ -41,9 +55,12 @@ def _check_index(index, shape, name, fn):
     return tuple(int(i) for i in idx)
 
 
-def per_step_contributions(trace, name="W", index=None):
+def per_step_contributions(trace, name=None, index=None):
     """Bars of the per-step contributions (∂J/∂θ)^(t) of one entry of parameter `name`, and a
     final, distinct bar for their sum ∂J/∂θ (= trace.grads[name] at that entry).
+
+    trace: of a SimpleRNN or a GRU. name: a key of trace.per_step; None for the recurrent weights,
+    "W" (SimpleRNN) or "W_z" (GRU).
 
     index: None for the entry with the largest |∂J/∂θ|, an int (b, c) or a tuple (U, W, V) for
     one entry, or "norm" for the Frobenius norms ‖(∂J/∂θ)^(t)‖ beside ‖∂J/∂θ‖ (the norm of the
@@ -51,7 +68,9 @@ def per_step_contributions(trace, name="W", index=None):
     """
     fn = "per_step_contributions"
     require_matplotlib(fn)
-    trace = check_trace(trace, fn, one_layer=False)
+    trace = check_trace(trace, fn, one_layer=False, kinds=KINDS)
+    if name is None:
+        name = DEFAULT_PARAM[trace_kind(trace)]
     name = _check_name(name, trace, fn)
     steps, total = trace.per_step[name], trace.grads[name]              # (T, *shape), shape
     T = steps.shape[0]
@@ -101,21 +120,30 @@ def per_step_contributions(trace, name="W", index=None):
 def hidden_states(trace, b=0, *, which="h"):
     """Heatmap of h(t) of sequence b over time: hidden units (rows) × steps (columns).
 
-    which="a" shows the pre-activations a(t) instead. The image array equals h[:, b, :].T (the
-    top layer's, for a model with several layers).
+    which="a" shows a SimpleRNN's pre-activations a(t) instead; which="r", "z" or "n" a GRU's
+    reset gate, update gate or candidate. The image array equals h[:, b, :].T (the top layer's,
+    for a model with several layers), or forward.a / forward.gates[which] likewise.
     """
     fn = "hidden_states"
     require_matplotlib(fn)
-    trace = check_trace(trace, fn, one_layer=False)
+    trace = check_trace(trace, fn, one_layer=False, kinds=KINDS)
     b = check_b(b, trace, fn)
-    if which not in ("h", "a"):
-        raise ValueError(f"The 'which' parameter of {fn} must be 'h' or 'a'. Got {which!r} instead.")
+    kind = trace_kind(trace)
+    if not isinstance(which, str) or which not in STATES[kind]:
+        names = [repr(w) for w in STATES[kind]]
+        raise ValueError(f"The 'which' parameter of {fn} must be {', '.join(names[:-1])} or "
+                         f"{names[-1]} for a {'GRU' if kind == 'gru' else 'SimpleRNN'} trace. "
+                         f"Got {which!r} instead.")
     from matplotlib.ticker import MaxNLocator
 
-    data = (trace.forward.h if which == "h" else trace.forward.a)[:, b, :].T          # (H, T)
+    fwd = trace.forward
+    data = (fwd.h if which == "h" else fwd.a if which == "a" else fwd.gates[which])[:, b, :].T  # (H, T)
     H, T = data.shape
-    bounded = which == "h" and trace.model.activation in ("tanh", "sigmoid")
-    lim = 1.0 if bounded else max(float(np.abs(data).max()), 1e-12)
+    largest = max(float(np.abs(data).max()), 1e-12)
+    if kind == "gru":                                    # gates in (0, 1), n in (−1, 1), h mixes them
+        lim = max(1.0, largest) if which == "h" else 1.0
+    else:
+        lim = 1.0 if which == "h" and trace.model.activation in ("tanh", "sigmoid") else largest
     fig = new_figure((max(6.2, 0.5 * T + 2.8), max(3.0, 0.32 * H + 1.8)))
     ax = fig.add_subplot()
     im = ax.imshow(data, cmap="RdBu_r", vmin=-lim, vmax=lim, aspect="auto", interpolation="nearest",
@@ -124,15 +152,13 @@ def hidden_states(trace, b=0, *, which="h"):
         for i, t in np.ndindex(H, T):
             ax.text(t, i, format_number(data[i, t]), ha="center", va="center", fontsize=7,
                     color="white" if abs(data[i, t]) > 0.6 * lim else "black")
-    g = trace.model.activation
-    label = f"h(t) = {g}(a(t))" if which == "h" else "a(t) = b + W h(t−1) + U x(t)"
+    label = STATES[kind][which].format(g=getattr(trace.model, "activation", "tanh"))
     fig.colorbar(im, ax=ax, label=label)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=min(T, 12)))
     ax.yaxis.set_major_locator(MaxNLocator(integer=True, nbins=min(H, 12)))
     ax.set_xlabel("step t")
     ax.set_ylabel("hidden unit")
-    ax.set_title(f"{'Hidden states h(t)' if which == 'h' else 'Pre-activations a(t)'}, sequence "
-                 f"b = {b}: {H} units × {T} steps", fontsize=10)
+    ax.set_title(f"{TITLES[which]}, sequence b = {b}: {H} units × {T} steps", fontsize=10)
     ax.set_label("hidden")
     return fig
 

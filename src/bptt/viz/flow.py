@@ -7,6 +7,7 @@ from the loss at step s (summed over s it is ∂J/∂a(t)). trace.flow[s, t] is 
                                  and beside it that norm against the distance s − t (log y)
     error_flow(lstm_trace)       the same for an LSTM: ‖∂L(s)/∂c(t)‖ along the cell path (default),
                                  or ‖∂L(s)/∂y(t)‖ along the hidden path with path="hidden"
+    error_flow(gru_trace)        the same for a GRU: ‖∂L(s)/∂h(t)‖
     vanishing_exploding()        the same for W = r·Q (Q orthogonal), r < 1 and r > 1, with the
                                  reference line r^(s−t)
 
@@ -24,6 +25,9 @@ Which error each trace shows (its "path"), always of the top recurrent layer:
                             only through the top layer's own W)
     LSTM, path="cell"       ∂L(s)/∂c(t)     trace.flow      the cell path (the default)
     LSTM, path="hidden"     ∂L(s)/∂y(t)     trace.flow_h    the hidden path
+    GRU                     ∂L(s)/∂h(t)     trace.flow      its one path "h": the state, reached
+                                                            through the direct path z ⊙ h(t−1)
+                                                            and through the gates
 """
 from __future__ import annotations
 
@@ -31,38 +35,53 @@ import numbers
 
 import numpy as np
 
-from ._common import check_b, check_trace, format_number, new_figure, require_matplotlib
+from ._common import (ALL_KINDS, MODEL_NAMES, check_b, check_trace, format_number, new_figure,
+                      require_matplotlib, trace_kind)
 
 HEATMAP_CMAP = "viridis"
 ANNOTATE_MAX_T = 8          # heatmaps up to this size show their numbers in the cells
 
 
-LSTM_PATHS = ("cell", "hidden")
-SYMBOLS = {"a": "∂L(s)/∂a(t)", "cell": "∂L(s)/∂c(t)", "hidden": "∂L(s)/∂y(t)"}
-PATH_NAMES = {"a": "", "cell": "cell path", "hidden": "hidden path"}
+# Each kind's paths, the first being the default: path -> (its key in trace.errors_by_source,
+# the trace's attribute holding its flow matrix). A path's name is unique across kinds.
+KIND_PATHS = {
+    "rnn": {"a": ("a", "flow")},
+    "lstm": {"cell": ("c", "flow"), "hidden": ("h", "flow_h")},
+    "gru": {"h": ("h", "flow")},
+}
+SYMBOLS = {"a": "∂L(s)/∂a(t)", "cell": "∂L(s)/∂c(t)", "hidden": "∂L(s)/∂y(t)", "h": "∂L(s)/∂h(t)"}
+PATH_NAMES = {"a": "", "cell": "cell path", "hidden": "hidden path", "h": ""}
+# Why ρ(W)^(s−t) (error_flow's reference line) describes no kind but the SimpleRNN
+NO_REFERENCE = {
+    "lstm": "an LSTM's error has no such line (the cell path is scaled by the forget gates f(t), "
+            "the hidden path by R and the gates)",
+    "gru": "a GRU's error has no such line (the direct path is scaled by the update gates z(t), "
+           "the rest goes through W_r, W_z, W_n and the gates)",
+}
 
 
-def is_lstm(trace) -> bool:
-    from ..cells.lstm.trace import LSTMTrace
-
-    return isinstance(trace, LSTMTrace)
+def trace_paths(trace) -> tuple:
+    """The paths of a trace: ("a",) for a SimpleRNN, ("cell", "hidden") for an LSTM, ("h",) for
+    a GRU."""
+    return tuple(KIND_PATHS[trace_kind(trace)])
 
 
 def check_flow_path(path, trace, fn: str) -> str:
     """The path whose error a trace shows: "a" for a SimpleRNN; "cell" (default) or "hidden" for
-    an LSTM. path=None picks the default for the trace's kind."""
-    if is_lstm(trace):
-        if path is None:
-            return "cell"
-        if isinstance(path, str) and path in LSTM_PATHS:
-            return path
-        raise ValueError(f"The 'path' parameter of {fn} must be None, 'cell' (‖∂L(s)/∂c(t)‖) or "
-                         f"'hidden' (‖∂L(s)/∂y(t)‖) for an LSTM trace. Got {path!r} instead.")
+    an LSTM; "h" for a GRU. path=None picks the default for the trace's kind."""
+    kind = trace_kind(trace)
+    paths = tuple(KIND_PATHS[kind])
     if path is None:
-        return "a"
+        return paths[0]
+    if len(paths) > 1:
+        if isinstance(path, str) and path in paths:
+            return path
+        choices = [f"{p!r} (‖{SYMBOLS[p]}‖)" for p in paths]
+        raise ValueError(f"The 'path' parameter of {fn} must be None, {', '.join(choices[:-1])} or "
+                         f"{choices[-1]} for an {MODEL_NAMES[kind]} trace. Got {path!r} instead.")
     raise ValueError(f"The 'path' parameter of {fn} chooses between the cell and hidden paths of "
-                     f"an LSTM trace; a SimpleRNN trace has one path (‖∂L(s)/∂a(t)‖) and takes "
-                     f"path=None. Got {path!r} instead.")
+                     f"an LSTM trace; a {MODEL_NAMES[kind]} trace has one path "
+                     f"(‖{SYMBOLS[paths[0]]}‖) and takes path=None. Got {path!r} instead.")
 
 
 def top_layer_by_source(trace) -> np.ndarray:
@@ -84,23 +103,24 @@ def top_layer_by_source(trace) -> np.ndarray:
     return errors_by_source(top, trace.forward.h, trace.errors["o"])["a"]
 
 
+def _stacked_rnn(trace) -> bool:
+    return trace_kind(trace) == "rnn" and getattr(trace.model, "num_layers", 1) != 1
+
+
 def by_source(trace, path="a") -> np.ndarray:
-    """(T, T, B, H): [s, t] = ∂L(s)/∂·(t) of the trace's top layer along `path` ("a", "cell" or
-    "hidden", as check_flow_path returns)."""
-    if path == "cell":
-        return trace.errors_by_source["c"]
-    if path == "hidden":
-        return trace.errors_by_source["h"]
-    if getattr(trace.model, "num_layers", 1) != 1:
+    """(T, T, B, H): [s, t] = ∂L(s)/∂·(t) of the trace's top layer along `path` (as
+    check_flow_path returns: "a", "cell", "hidden" or "h")."""
+    if _stacked_rnn(trace):
         return top_layer_by_source(trace)
-    return trace.errors_by_source["a"]
+    return trace.errors_by_source[KIND_PATHS[trace_kind(trace)][path][0]]
 
 
 def flow_matrix(trace, b=None, *, path=None) -> np.ndarray:
     """(T, T): [s, t] = ‖∂L(s)/∂a(t)‖ (a SimpleRNN), ‖∂L(s)/∂c(t)‖ (an LSTM, path="cell", the
-    default) or ‖∂L(s)/∂y(t)‖ (path="hidden"), over the whole batch or sequence b only."""
+    default) or ‖∂L(s)/∂y(t)‖ (path="hidden"), or ‖∂L(s)/∂h(t)‖ (a GRU), over the whole batch or
+    sequence b only."""
     fn = "flow_matrix"
-    trace = check_trace(trace, fn, one_layer=False, lstm=True)
+    trace = check_trace(trace, fn, one_layer=False, kinds=ALL_KINDS)
     path = check_flow_path(path, trace, fn)
     if b is not None:
         b = check_b(b, trace, fn)
@@ -110,13 +130,9 @@ def flow_matrix(trace, b=None, *, path=None) -> np.ndarray:
 def _flow(trace, path, b):
     """flow_matrix on checked arguments; the trace's own flow where it has one."""
     if b is None:
-        if path == "cell":
-            return trace.flow
-        if path == "hidden":
-            return trace.flow_h
-        if getattr(trace.model, "num_layers", 1) == 1:
-            return trace.flow
-        return np.sqrt((top_layer_by_source(trace) ** 2).sum(axis=(2, 3)))
+        if _stacked_rnn(trace):
+            return np.sqrt((top_layer_by_source(trace) ** 2).sum(axis=(2, 3)))
+        return getattr(trace, KIND_PATHS[trace_kind(trace)][path][1])
     return np.sqrt((by_source(trace, path)[:, :, b] ** 2).sum(axis=-1))
 
 
@@ -230,13 +246,14 @@ def error_flow(trace_or_traces, *, b=None, source="last", reference=False, label
     """The error-flow heatmap and, beside it, the error norm against the distance s − t.
 
     trace_or_traces: one trace, or a list of them (one row each): the Trace of a SimpleRNN
-    (‖∂L(s)/∂a(t)‖; of the top layer if it has several) or the LSTMTrace of an LSTM (of its top
-    layer). b: None for the whole batch, or one sequence. source: the lines of the right panel,
+    (‖∂L(s)/∂a(t)‖; of the top layer if it has several), the LSTMTrace of an LSTM or the GRUTrace
+    of a GRU (‖∂L(s)/∂h(t)‖), each of its top layer. b: None for the whole batch, or one sequence. source: the lines of the right panel,
     'last' (s = T − 1), 'all' (one per s) or one step s. reference: also draw
     ‖∂L(s)/∂a(s)‖·ρ(W)^(s−t), exact for the identity activation with W = r·(orthogonal); SimpleRNN
     traces only. labels: a title for each row. path: for LSTM traces, "cell" (the default,
     ‖∂L(s)/∂c(t)‖, trace.flow) or "hidden" (‖∂L(s)/∂y(t)‖, trace.flow_h); None for SimpleRNN;
-    or a list with one path per trace: error_flow([tr, tr], path=["cell", "hidden"]) draws both.
+    or a list with one path per trace: error_flow([tr, tr], path=["cell", "hidden"]) draws both;
+    None for GRU traces (one path, "h").
     """
     fn = "error_flow"
     require_matplotlib(fn)
@@ -244,7 +261,7 @@ def error_flow(trace_or_traces, *, b=None, source="last", reference=False, label
     if not traces:
         raise ValueError(f"The 'trace_or_traces' argument of {fn} must be a Trace or a non-empty "
                          f"list of Traces. Got an empty {type(trace_or_traces).__name__}.")
-    traces = [check_trace(tr, fn, one_layer=False, lstm=True) for tr in traces]
+    traces = [check_trace(tr, fn, one_layer=False, kinds=ALL_KINDS) for tr in traces]
     if isinstance(path, (list, tuple)):
         if len(path) != len(traces):
             raise ValueError(f"The 'path' parameter of {fn} must be one path for every trace, or "
@@ -252,11 +269,12 @@ def error_flow(trace_or_traces, *, b=None, source="last", reference=False, label
         paths = [check_flow_path(p, tr, fn) for p, tr in zip(path, traces)]
     else:
         paths = [check_flow_path(path, tr, fn) for tr in traces]
-    if reference and any(is_lstm(tr) for tr in traces):
+    others = [k for k in NO_REFERENCE if any(trace_kind(tr) == k for tr in traces)]
+    if reference and others:
         raise ValueError(f"The 'reference' parameter of {fn} draws ρ(W)^(s−t), the decay of a "
-                         f"SimpleRNN's error through one matrix W per step; an LSTM's error has no "
-                         f"such line (the cell path is scaled by the forget gates f(t), the hidden "
-                         f"path by R and the gates). Pass reference=False for LSTM traces.")
+                         f"SimpleRNN's error through one matrix W per step; "
+                         f"{'; '.join(NO_REFERENCE[k] for k in others)}. Pass reference=False "
+                         f"for {' and '.join(MODEL_NAMES[k] for k in others)} traces.")
     if labels is None:
         labels = [None] * len(traces)
     elif isinstance(labels, str) or len(labels) != len(traces):

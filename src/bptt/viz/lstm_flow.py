@@ -1,6 +1,6 @@
-"""How far back the error of one loss term reaches, in a SimpleRNN and an LSTM side by side.
+"""How far back the error of one loss term reaches, in a SimpleRNN, an LSTM and a GRU side by side.
 
-    flow_comparison([rnn_trace, lstm_trace], ["SimpleRNN", "LSTM"])
+    flow_comparison([rnn_trace, gru_trace, lstm_trace], ["SimpleRNN", "GRU", "LSTM"])
 
 One panel of curves, the norm of the error that the loss term L(s) sends back to step t against
 the distance s − t (log y), one curve per path of each trace:
@@ -9,13 +9,16 @@ the distance s − t (log y), one curve per path of each trace:
     LSTM         ‖∂L(s)/∂c(t)‖    the cell path: each step back multiplies by the forget gate f(t+1)
                                   (plus what comes back through the gates), ≈ 1 for an open gate
                  ‖∂L(s)/∂y(t)‖    the hidden path: through R and the gates' derivatives
+    GRU          ‖∂L(s)/∂h(t)‖    its one path: each step back multiplies by the update gate z(t+1)
+                                  along the direct path (plus what comes back through the gates)
 
 and below it one heatmap per curve, all on one colour scale: heatmaps="flow" (default) shows the
 whole flow matrix, source step s × step t, as `error_flow` does; heatmaps="units" shows, for the
 chosen source step only, each hidden unit's error ‖∂L(s)/∂c_k(t)‖ over the steps t (units ×
 steps) — the right view when only one loss term is nonzero, as in many-to-one tasks like the
-adding problem, whose flow matrix is a single row. Every curve carries the gid "flow:<i>:<path>" (i: the trace's index; path: "a",
-"cell" or "hidden"), every heatmap the axes label "heatmap:<i>:<path>".
+adding problem, whose flow matrix is a single row. Every curve carries the gid "flow:<i>:<path>"
+(i: the trace's index; path: "a" for a SimpleRNN, "cell" or "hidden" for an LSTM, "h" for a
+GRU: "flow:1:h"), every heatmap the axes label "heatmap:<i>:<path>".
 
 Traces should be of the same task (the same x, y and mask) for the comparison to mean anything;
 they may differ in length, and each is drawn of its top layer.
@@ -26,18 +29,13 @@ import numbers
 
 import numpy as np
 
-from ._common import check_b, check_trace, new_figure, require_matplotlib
+from ._common import ALL_KINDS, check_b, check_trace, new_figure, require_matplotlib
 from .flow import (HEATMAP_CMAP, PATH_NAMES, SYMBOLS, _flow, by_source, distance_curve,
-                   draw_heatmap, heatmap_norm, is_lstm)
+                   draw_heatmap, heatmap_norm, trace_paths)
 
 HEATMAPS = ("flow", "units", None)
 COLORS = ("#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#8c564b", "#e377c2")
-STYLES = {"a": "-", "cell": "-", "hidden": "--"}
-
-
-def trace_paths(trace) -> tuple:
-    """The paths drawn for a trace: ("a",) for a SimpleRNN, ("cell", "hidden") for an LSTM."""
-    return ("cell", "hidden") if is_lstm(trace) else ("a",)
+STYLES = {"a": "-", "cell": "-", "hidden": "--", "h": "-"}
 
 
 def _check_source(source, traces, fn):
@@ -64,7 +62,7 @@ def _check_labels(labels, traces, fn):
 
 def unit_errors(trace, path, s, b=None) -> np.ndarray:
     """(H, T): [k, t] = |∂L(s)/∂·_k(t)| of sequence b, or its norm over the batch (b=None), for
-    hidden unit k of the top layer along `path` ("a", "cell" or "hidden"); zero for t > s."""
+    hidden unit k of the top layer along `path` ("a", "cell", "hidden" or "h"); zero for t > s."""
     src = by_source(trace, path)[s]                                   # (T, B, H) ∂L(s)/∂·(t)
     per_unit = np.abs(src[:, b]) if b is not None else np.sqrt((src ** 2).sum(axis=1))  # (T, H)
     return per_unit.T
@@ -94,9 +92,9 @@ def _draw_units(fig, ax, data, s, title, symbol, one, norm):
 def flow_comparison(traces, labels=None, *, source="last", b=None, heatmaps="flow"):
     """The norm of one loss term's error against the distance s − t (log y), for each trace and
     each of its paths (SimpleRNN: ‖∂L(s)/∂a(t)‖; LSTM: the cell path ‖∂L(s)/∂c(t)‖ and the hidden
-    path ‖∂L(s)/∂y(t)‖), above one heatmap per curve.
+    path ‖∂L(s)/∂y(t)‖; GRU: ‖∂L(s)/∂h(t)‖), above one heatmap per curve.
 
-    traces: a list of Trace and LSTMTrace objects, of the same task. labels: a name for each
+    traces: a list of Trace, LSTMTrace and GRUTrace objects, of the same task. labels: a name for each
     (default: the model's class). source: 'last' (s = T − 1 of each trace) or one step s.
     b: None for the whole batch (norms over B and H), or one sequence. heatmaps: "flow" (the
     (s, t) flow matrix), "units" (hidden unit × step t for the source step), or None (curves only).
@@ -107,8 +105,9 @@ def flow_comparison(traces, labels=None, *, source="last", b=None, heatmaps="flo
 
     if isinstance(traces, (str, bytes)) or not isinstance(traces, (list, tuple)) or not traces:
         raise ValueError(f"The 'traces' argument of {fn} must be a non-empty list of traces "
-                         f"(model.trace(x, y) of a SimpleRNN or an LSTM). Got {traces!r:.80} instead.")
-    traces = [check_trace(tr, fn, one_layer=False, lstm=True) for tr in traces]
+                         f"(model.trace(x, y) of a SimpleRNN, an LSTM or a GRU). Got {traces!r:.80} "
+                         f"instead.")
+    traces = [check_trace(tr, fn, one_layer=False, kinds=ALL_KINDS) for tr in traces]
     labels = _check_labels(labels, traces, fn)
     sources = _check_source(source, traces, fn)
     bs = [None if b is None else check_b(b, tr, fn) for tr in traces]

@@ -1,6 +1,7 @@
 // The explorer's shared part: the data, number formats, colours, the steps, the SVG and table
 // helpers, the gradient panel, rendering and events. `page_html` puts this file and one model
-// part (explorer_rnn.js or explorer_lstm.js) inside one function scope and then calls start().
+// part (explorer_rnn.js, explorer_lstm.js or explorer_gru.js) inside one function scope and then
+// calls start().
 // The model part defines the cell geometry CW, CG, PAD, BOXW (a node with a value and an error
 // column), CWID (the width of one time step's column) and MODEL = {params, defaultParam, pf,
 // paramLabel, axis, colX, body, detail, caption, summary, legend}.
@@ -77,7 +78,8 @@ function at(key, o) {        // data attributes of a displayed number
   ["s", "t", "b", "i", "j"].forEach(function (n) { if (o[n] !== undefined && o[n] !== null) s += " data-" + n + '="' + o[n] + '"'; });
   return s;
 }
-// ‖∂L(s)/∂·(t)‖ of every errors_by_source kind ("a", "h" of a SimpleRNN; "c", "h" of an LSTM)
+// ‖∂L(s)/∂·(t)‖ of every errors_by_source kind ("a", "h" of a SimpleRNN; "c", "h" of an LSTM;
+// "h" of a GRU)
 var NORMS = {}, BARMAX = {o: 0};
 Object.keys(d.errors_by_source).forEach(function (k) {
   NORMS[k] = []; BARMAX[k] = 0;
@@ -153,7 +155,7 @@ function svgOpen(w, h) {
     '" role="img" aria-label="The network unfolded in time"><defs>';
   [["bptt-arrow", "#b5bec8", 6], ["bptt-arrow-f", "#1f6feb", 6], ["bptt-arrow-b", "#a21caf", 6],
    ["bptt-carrow", "#6e7781", 3.2], ["bptt-carrow-f", "#1f6feb", 3.2], ["bptt-carrow-b", "#a21caf", 3.2]].forEach(function (m) {
-    if (m[2] < 6 && cfg.kind !== "lstm") return;
+    if (m[2] < 6 && cfg.kind === "rnn") return;        // the LSTM's cell path, the GRU's direct path
     s += '<marker id="' + m[0] + '" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="' + m[2] + '" markerHeight="' + m[2] + '" orient="auto-start-reverse">' +
          '<path d="M0,0 L10,5 L0,10 z" fill="' + m[1] + '"/></marker>';
   });
@@ -216,6 +218,15 @@ function nodeOpen(kind, t, x, r) {
   var pin = st.pinned && st.pinned.kind === kind && st.pinned.t === t;
   return '<g class="node' + (pin ? " pinned" : "") + '" data-node="' + kind + '" data-t="' + t + '">' +
          '<rect class="box" x="' + x + '" y="' + r.boxY + '" width="' + (r.w || BOXW) + '" height="' + r.boxH + '" rx="6"/>';
+}
+
+function pairNode(x, r, t, b, name, vals, vkey, errs, ekey, vs, es, shown) {   // value | error
+  var s = '<text class="nlabel" x="' + (x + PAD) + '" y="' + (r.y + 12) + '">' + name + "</text>", ex = x + PAD + CW + CG;
+  var o = t < 0 ? {b: b} : {t: t, b: b}, back = bwd(t);
+  if (back && t >= 0) s += '<text class="elabel" x="' + ex + '" y="' + (r.y + 12) + '">∂J/∂' + shown + "</text>";
+  if (back && t < 0) s += '<text class="elabel" x="' + ex + '" y="' + (r.boxY + r.boxH + 15) + '">∂J/∂' + shown + "</text>";
+  s += cellsSVG(x + PAD, r, vals, fwd(t), function (i) { var q = Object.assign({i: i}, o); return at(vkey, q); }, vs);
+  return s + cellsSVG(ex, r, errs, back, function (i) { var q = Object.assign({i: i}, o); return at(ekey, q); }, es, "err");
 }
 
 // ---- the equation panel -----------------------------------------------------------------------

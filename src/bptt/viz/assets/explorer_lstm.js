@@ -61,14 +61,6 @@ function colX(t) { return LEFT + BOXW + 40 + t * COLW; }
 var SVGW = colX(T - 1) + CWID + LEFT;
 function nodeX(kind, t) { return t < 0 ? LEFT : colX(t) + OFF[kind]; }
 
-function pairNode(x, r, t, b, name, vals, vkey, errs, ekey, vs, es, shown) {   // value | error
-  var s = '<text class="nlabel" x="' + (x + PAD) + '" y="' + (r.y + 12) + '">' + name + "</text>", ex = x + PAD + CW + CG;
-  var o = t < 0 ? {b: b} : {t: t, b: b}, back = bwd(t);
-  if (back && t >= 0) s += '<text class="elabel" x="' + ex + '" y="' + (r.y + 12) + '">∂J/∂' + shown + "</text>";
-  if (back && t < 0) s += '<text class="elabel" x="' + ex + '" y="' + (r.boxY + r.boxH + 15) + '">∂J/∂' + shown + "</text>";
-  s += cellsSVG(x + PAD, r, vals, fwd(t), function (i) { var q = Object.assign({i: i}, o); return at(vkey, q); }, vs);
-  return s + cellsSVG(ex, r, errs, back, function (i) { var q = Object.assign({i: i}, o); return at(ekey, q); }, es, "err");
-}
 function nodeSVG(kind, t) {
   var r = R[RK[kind]], x = nodeX(kind, t), b = st.b, s = nodeOpen(kind, t, x, r);
   if (kind === "y" || kind === "c" || kind === "v") {
