@@ -15,18 +15,47 @@ def make_problem(rng, T, B, D, H, O, *, output="softmax", tokens=False, mask=Fal
     return x, y, h, m
 
 
+def make_lstm_problem(rng, T, B, D, H, O, L=1, *, output="softmax", tokens=False, mask=False,
+                      h0=True):
+    """x, y, (h0, c0) in the model's layout ((B, H), or (L, B, H) for L layers), mask."""
+    x = rng.integers(0, D, size=(T, B)) if tokens else rng.normal(size=(T, B, D))
+    y = rng.integers(0, O, size=(T, B)) if output == "softmax" else rng.normal(size=(T, B, O))
+    shape = (B, H) if L == 1 else (L, B, H)
+    state = (rng.normal(scale=0.5, size=shape), rng.normal(scale=0.5, size=shape)) if h0 else None
+    m = (rng.uniform(size=(T, B)) < 0.7) * rng.uniform(0.5, 2, size=(T, B)) if mask else None
+    return x, y, state, m
+
+
 @pytest.fixture
 def rng():
     return np.random.default_rng(12345)
+
+
+def _in_ci() -> bool:
+    import os
+    return bool(os.environ.get("CI"))
 
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     """In CI (CI set), a skipped test is a failure: every dependency the tests use (torch, numba,
     matplotlib, threadpoolctl, chromium) is installed there, so a skip can only hide a break."""
-    import os
     outcome = yield
     report = outcome.get_result()
-    if report.skipped and os.environ.get("CI") and not hasattr(report, "wasxfail"):
+    if report.skipped and _in_ci() and not hasattr(report, "wasxfail"):
         report.outcome = "failed"
         report.longrepr = f"skipped in CI, which counts as a failure: {report.longrepr}"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector):
+    """The same for a whole module skipped while it is collected (`pytest.importorskip` or
+    `pytest.skip(allow_module_level=True)` at module level): in CI it is a collection error, so
+    that a missing dependency cannot make a test file vanish from a green run."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.skipped and _in_ci():
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+        report.outcome = "failed"
+        report.longrepr = (f"{collector.nodeid}: skipped while collected in CI, which counts as a "
+                           f"failure: {reason}")

@@ -3,10 +3,11 @@
 import numpy as np
 import pytest
 
+from bptt.cells import fastpath
 from bptt.cells.lstm import fused as lstm_fused
 from bptt.cells.lstm import kernels as lstm_kernels
 from bptt.cells.lstm.model import LSTM
-from test_lstm_torch import make_lstm_problem
+from conftest import make_lstm_problem
 
 
 @pytest.fixture(params=["numpy", "kernels"])
@@ -70,11 +71,11 @@ def test_large_vocabulary_segment_sum(tokens, pointwise, monkeypatch, rng):
 @pytest.mark.parametrize("dtype, tol", [("float64", 1e-12), ("float32", 2e-5)])
 def test_per_step_products_in_row_blocks(dtype, tol, peepholes, pointwise, monkeypatch, rng):
     """Split into row blocks under SMALL_GEMM (here both per-step products), the same numbers."""
-    monkeypatch.setattr(lstm_fused, "SMALL_GEMM", 1100)     # H=16, B=2: blocks of 32 and 8 rows
-    monkeypatch.setattr(lstm_fused, "_openblas_single_threaded", lambda: True)
+    monkeypatch.setattr(fastpath, "SMALL_GEMM", 1100)     # H=16, B=2: blocks of 32 and 8 rows
+    monkeypatch.setattr(fastpath, "_openblas_single_threaded", lambda: True)
     fl = lstm_fused.fuse(LSTM(3, 16, 2, dtype=dtype).params, 0)
-    assert len(lstm_fused.row_blocks(fl.Rbs, np.empty((64, 2)), 2)) == 2
-    assert len(lstm_fused.row_blocks(fl.RT, np.empty((16, 2)), 2)) == 2
+    assert len(fastpath.row_blocks(fl.Rbs, np.empty((64, 2)), 2)) == 2
+    assert len(fastpath.row_blocks(fl.RT, np.empty((16, 2)), 2)) == 2
     assert_fast_equals_reference(rng, 6, 2, 3, 16, 2, output="softmax", num_layers=2,
                                  peepholes=peepholes, tokens=False, dtype=dtype, tol=tol)
 
@@ -83,13 +84,13 @@ def test_per_step_products_in_row_blocks(dtype, tol, peepholes, pointwise, monke
                                      (24, 7, 4), (400, 100, 1)])
 def test_row_blocks_tile_the_rows_under_the_bound(M, K, N):
     A, out = np.zeros((M, K)), np.zeros((M, N))
-    assert len(lstm_fused.row_blocks(A, out, N, split=False)) == 1
-    blocks = lstm_fused.row_blocks(A, out, N, split=True)
+    assert len(fastpath.row_blocks(A, out, N, split=False)) == 1
+    blocks = fastpath.row_blocks(A, out, N, split=True)
     rows = [b.shape[0] for b, _ in blocks]
     assert sum(rows) == M and all(o.shape == (b.shape[0], N) for b, o in blocks)
     assert np.shares_memory(blocks[0][0], A) and np.shares_memory(blocks[-1][1], out)
     if len(blocks) > 1:
-        assert all(r * K * N <= lstm_fused.SMALL_GEMM for r in rows)
+        assert all(r * K * N <= fastpath.SMALL_GEMM for r in rows)
         assert all(r % 8 == 0 for r in rows[:-1])
 
 
@@ -100,9 +101,9 @@ def test_products_split_only_on_one_openblas_thread():
         pytest.skip(f"numpy's BLAS is not OpenBLAS: {blas}")
     A, out = np.zeros((1024, 257)), np.zeros((1024, 32))
     with threadpoolctl.threadpool_limits(1):
-        assert len(lstm_fused.row_blocks(A, out, 32)) == 9
+        assert len(fastpath.row_blocks(A, out, 32)) == 9
     with threadpoolctl.threadpool_limits(2):
-        assert len(lstm_fused.row_blocks(A, out, 32)) == 1
+        assert len(fastpath.row_blocks(A, out, 32)) == 1
 
 
 def test_token_ids_equal_one_hot_floats(pointwise, rng):

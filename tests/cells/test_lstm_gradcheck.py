@@ -9,7 +9,7 @@ import pytest
 
 import bptt
 from bptt.cells.lstm.model import LSTM
-from test_lstm_torch import make_lstm_problem
+from conftest import make_lstm_problem
 
 EPS = 1e-5
 

@@ -14,7 +14,7 @@ import pytest
 from bptt.cells.lstm import fused as lstm_fused
 from bptt.cells.lstm import kernels as lstm_kernels
 from bptt.cells.lstm.model import LSTM
-from test_lstm_torch import make_lstm_problem
+from conftest import make_lstm_problem
 
 NUMBA = lstm_kernels.numba is not None
 needs_numba = pytest.mark.skipif(not NUMBA, reason="numba is not installed (pip install bptt[numba]); "

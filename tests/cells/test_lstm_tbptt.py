@@ -4,10 +4,11 @@ import pytest
 
 import bptt
 from bptt.cells.lstm.model import LSTM
-from test_lstm_torch import TORCH_ORDER, make_lstm_problem, name
+from conftest import make_lstm_problem
 
 torch = pytest.importorskip("torch")
 import torch.nn.functional as F  # noqa: E402
+from lstm_reference import TORCH_ORDER, name  # noqa: E402
 
 
 def torch_lstm_tbptt(params, x, y, state0, mask, k1, k2, lr, num_layers):

@@ -4,9 +4,10 @@ import pytest
 
 from bptt.cells.lstm.model import LSTM
 from bptt.cells.rnn.trace import TraceTooLarge
-from test_lstm_torch import make_lstm_problem, name, rel_err, t64, torch_loss
+from conftest import make_lstm_problem
 
 torch = pytest.importorskip("torch")
+from lstm_reference import name, rel_err, t64, torch_loss  # noqa: E402
 
 
 def torch_lstm_loop(model, x, y, h0, mask, *, backward=True):

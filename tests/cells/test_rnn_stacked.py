@@ -6,40 +6,7 @@ import bptt
 from conftest import make_problem
 
 torch = pytest.importorskip("torch")
-import torch.nn.functional as F  # noqa: E402
-from torch_reference import rel_err  # noqa: E402
-
-
-def torch_stacked(model, x, y, h0, mask):
-    L, H = model.num_layers, model.hidden_size
-    D = model.input_size
-    rnn = torch.nn.RNN(D, H, num_layers=L, nonlinearity=model.activation, dtype=torch.float64)
-    lin = torch.nn.Linear(H, model.output_size, dtype=torch.float64)
-    with torch.no_grad():
-        for l in range(L):
-            sfx = "" if l == 0 else f".{l}"
-            getattr(rnn, f"weight_ih_l{l}").copy_(torch.tensor(model.params["U" + sfx]))
-            getattr(rnn, f"weight_hh_l{l}").copy_(torch.tensor(model.params["W" + sfx]))
-            getattr(rnn, f"bias_ih_l{l}").copy_(torch.tensor(model.params["b" + sfx]))
-            getattr(rnn, f"bias_hh_l{l}").zero_()
-        lin.weight.copy_(torch.tensor(model.params["V"]))
-        lin.bias.copy_(torch.tensor(model.params["c"]))
-    xt = torch.tensor(x)
-    xt = F.one_hot(xt, D).double() if x.dtype.kind == "i" else xt
-    h0t = torch.tensor(h0, requires_grad=True)
-    hs, hn = rnn(xt, h0t)
-    o = lin(hs)
-    T, B = y.shape
-    Lterm = F.cross_entropy(o.reshape(T * B, -1), torch.tensor(y).reshape(-1), reduction="none")
-    J = (torch.tensor(mask).reshape(-1) * Lterm).sum() / B
-    J.backward()
-    grads = {"V": lin.weight.grad, "c": lin.bias.grad}
-    for l in range(L):
-        sfx = "" if l == 0 else f".{l}"
-        grads["U" + sfx] = getattr(rnn, f"weight_ih_l{l}").grad
-        grads["W" + sfx] = getattr(rnn, f"weight_hh_l{l}").grad
-        grads["b" + sfx] = getattr(rnn, f"bias_ih_l{l}").grad
-    return J.item(), {k: g.numpy() for k, g in grads.items()}, h0t.grad.numpy(), hn.detach().numpy()
+from torch_reference import rel_err, rnn_stacked_reference  # noqa: E402
 
 
 @pytest.mark.parametrize("path", ["fast", "reference"])
@@ -54,7 +21,8 @@ def test_stacked_equals_torch(L, activation, tokens, path, rng):
     x, y, _, m = make_problem(rng, T, B, D, H, O, tokens=tokens, mask=True)
     h0 = rng.normal(scale=0.5, size=(L, B, H))
     res = model.backward(x, y, h0=h0, mask=m)
-    loss, grads, dh0, hn = torch_stacked(model, x, y, h0, m)
+    ref = rnn_stacked_reference(model, x, y, h0, m)
+    loss, grads, dh0, hn = ref["loss"], ref["grads"], ref["dh0"], ref["h_n"]
     assert abs(res.loss - loss) < 1e-10 * abs(loss)
     for k in grads:
         assert rel_err(res.grads[k], grads[k]) < 1e-10, k

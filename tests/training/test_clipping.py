@@ -14,6 +14,11 @@ def _grads(scale=1.0, dtype=np.float64, seed=0):
     return {k: (scale * rng.normal(size=s)).astype(dtype) for k, s in SHAPES.items()}
 
 
+def _norm_by_hand(grads):
+    """√(Σ_k Σ_i g_k[i]²), summed here in float64 entry by entry (independent of the module)."""
+    return math.sqrt(sum(float(v) ** 2 for g in grads.values() for v in np.ravel(g)))
+
+
 def _torch_grads(grads):
     torch = pytest.importorskip("torch")
     tensors = []
@@ -52,10 +57,10 @@ def test_clip_by_norm_matches_torch(scale, max_norm):
 def test_clip_by_value_matches_torch(limit):
     torch = pytest.importorskip("torch")
     grads = _grads()
-    before = clipping.global_norm(grads)
+    before = _norm_by_hand(grads)
     tensors = _torch_grads(grads)
     torch.nn.utils.clip_grad_value_(tensors, limit)
-    assert clipping.clip_by_value(grads, limit) == before
+    assert clipping.clip_by_value(grads, limit) == pytest.approx(before, rel=1e-14)
     for g, t in zip(grads.values(), tensors):
         np.testing.assert_array_equal(g, t.grad.numpy())
     assert max(np.abs(g).max() for g in grads.values()) <= limit
@@ -67,14 +72,34 @@ def test_clip_by_norm_scales_in_place_and_returns_the_norm_before():
     assert clipping.clip_by_norm(grads, 1.0) == 5.0
     assert grads["a"] is arr
     np.testing.assert_allclose(arr, [3 / (5 + 1e-6), 4 / (5 + 1e-6)], rtol=1e-15)  # scale = 1/(5 + 1e-6)
-    assert clipping.global_norm(grads) < 1.0
+    assert _norm_by_hand(grads) == pytest.approx(5 / (5 + 1e-6), rel=1e-15)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("scale, max_norm", [(1.0, 1.0), (10.0, 0.5), (1e-3, 1.0)])
+def test_returned_norm_is_the_norm_before_clipping(scale, max_norm, dtype):
+    """The norm returned equals √(sum of squares) summed here, before clipping; after clipping
+    the gradients' norm is min(‖g‖, max_norm) up to the 1e-6 of the scale."""
+    grads = _grads(scale, dtype, seed=3)
+    before = _norm_by_hand(grads)
+    assert clipping.global_norm(grads) == pytest.approx(before, rel=1e-14)
+    assert clipping.clip_by_norm(grads, max_norm) == pytest.approx(before, rel=1e-14)
+    after = _norm_by_hand(grads)
+    rel = 1e-14 if dtype == np.float64 else 1e-6
+    if before > max_norm:
+        assert after == pytest.approx(max_norm * before / (before + 1e-6), rel=rel)
+    else:
+        assert after == pytest.approx(before, rel=1e-14)
+    grads = _grads(scale, dtype, seed=4)
+    before = _norm_by_hand(grads)
+    assert clipping.clip_by_value(grads, 0.1 * scale) == pytest.approx(before, rel=1e-14)
 
 
 def test_clip_by_norm_leaves_small_gradients_alone():
     grads = _grads()
     before = {k: g.copy() for k, g in grads.items()}
     norm = clipping.clip_by_norm(grads, 1e3)
-    assert norm == clipping.global_norm(grads)
+    assert norm == pytest.approx(_norm_by_hand(before), rel=1e-14)
     for k in grads:
         np.testing.assert_array_equal(grads[k], before[k])
 
@@ -90,8 +115,8 @@ def test_float32_norm_does_not_overflow():
     # squares of 1e20 overflow float32, the norm is accumulated in float64
     grads = {"W": np.full((2, 2), 1e20, np.float32)}
     norm = clipping.clip_by_norm(grads, 1.0)
-    assert norm == pytest.approx(2e20, rel=1e-6)
-    assert clipping.global_norm(grads) == pytest.approx(1.0, rel=1e-5)
+    assert norm == pytest.approx(2e20, rel=1e-6)                 # √(4 · 1e40) = 2e20
+    assert _norm_by_hand(grads) == pytest.approx(1.0, rel=1e-5)
 
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])

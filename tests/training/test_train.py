@@ -9,7 +9,8 @@ import bptt
 from bptt.data.chardata import CharData
 from bptt.io.checkpoint import CheckpointError, list_generations, load_checkpoint
 from bptt.io.saving import load_model
-from bptt.training.loop import ResumeError, TrainConfig, TrainingError, evaluate, train
+from bptt.training.loop import (ResumeError, TrainConfig, TrainingError, _truncate_metrics, evaluate,
+                                train)
 from corpus import small_text
 
 
@@ -61,6 +62,44 @@ def test_resume_is_bitwise(data, tmp_path, stride, optimizer, clip_mode):
     for k in full.params:
         assert np.array_equal(full.params[k], resumed.params[k]), k
     assert [r["step"] for r in history] == [10, 20, 23, 30, 40]
+
+
+def _records(path):
+    """metrics.jsonl without the speed, the one field that differs between runs."""
+    return [{k: v for k, v in json.loads(line).items() if k != "chars_per_s"}
+            for line in path.read_text().splitlines()]
+
+
+def test_metrics_after_a_crash_are_those_of_an_uninterrupted_run(data, tmp_path):
+    """A run killed at step 35: checkpointed at 20, evaluated at 30 (a record the checkpoint does
+    not know), and cut while writing the record of step 40. Resuming drops the record of step 30
+    and the cut line, redoes both, and ends with the uninterrupted run's metrics.jsonl."""
+    train(make_model(data), data, cfg(tmp_path / "full", steps=40, checkpoint_every=20))
+    full = tmp_path / "full" / "metrics.jsonl"
+    assert [r["step"] for r in _records(full)] == [10, 20, 30, 40]
+    out = tmp_path / "crashed"
+    train(make_model(data), data, cfg(out, steps=20, checkpoint_every=20))
+    lines = full.read_text().splitlines(keepends=True)
+    with open(out / "metrics.jsonl", "a") as f:
+        f.write(lines[2] + lines[3][:25])                     # step 30, then half of step 40
+    history = train(make_model(data), data, cfg(out, steps=40, checkpoint_every=20, resume=True))
+    assert _records(out / "metrics.jsonl") == _records(full)
+    assert [r["step"] for r in history] == [10, 20, 30, 40]
+
+
+def test_truncate_metrics_keeps_what_the_checkpoint_knows(tmp_path):
+    path = tmp_path / "metrics.jsonl"
+    assert _truncate_metrics(path, 5) == [] and not path.exists()
+    path.write_text('{"step": 10, "val_loss": 1.5}\n'
+                    '[1, 2]\n'                                 # not a record
+                    '{"step": "20"}\n'                         # a step that is not an int
+                    '{"val_loss": 2.0}\n'                      # no step
+                    '{"step": 20, "val_loss": 1.25}\n'
+                    '{"step": 30, "val_loss": 1.0}\n'          # after the checkpoint: redone
+                    '{"step": 40, "val_lo')                    # cut by the crash
+    kept = _truncate_metrics(path, 20)
+    assert kept == [{"step": 10, "val_loss": 1.5}, {"step": 20, "val_loss": 1.25}]
+    assert path.read_text() == '{"step": 10, "val_loss": 1.5}\n{"step": 20, "val_loss": 1.25}\n'
 
 
 def test_resume_refuses_other_settings(data, tmp_path):

@@ -11,22 +11,11 @@ from bptt.data.vocab import Vocab
 from bptt.viz import explorer
 from bptt.viz.explorer import (DEFAULT_VOCAB, default_explorer_trace, explain, explorer_html,
                                explorer_payload, lstm_preactivations)
-from test_explorer import decode, embedded_json, expected_values, json_values, preactivations
+from explorer_reference import (decode, dense_lstm_trace, embedded_json, expected_values, json_values,
+                                preactivations)
 
 LR = 0.25
 ERRORS = ("o", "h", "c", "z_hat", "i_hat", "f_hat", "o_hat")
-
-
-def dense_lstm_trace(peepholes=True):
-    """Dense inputs, identity output, peepholes, B = 2, a given (h0, c0) and a mask with a zero."""
-    rng = np.random.default_rng(5)
-    T, B, D, H, O = 5, 2, 3, 4, 2
-    model = bptt.LSTM(D, H, O, peepholes=peepholes, output="identity", seed=2)
-    h0 = (rng.normal(scale=0.5, size=(B, H)), rng.normal(scale=0.5, size=(B, H)))
-    mask = np.ones((T, B))
-    mask[1, 1] = 0.0
-    mask[3, 0] = 0.5
-    return model.trace(rng.normal(size=(T, B, D)), rng.normal(size=(T, B, O)), h0=h0, mask=mask)
 
 
 @pytest.fixture(scope="module")
@@ -135,8 +124,8 @@ def test_default_lstm_trace_is_tiny_and_deterministic():
     assert all(np.array_equal(m.params[k], again.model.params[k]) for k in m.params)
     assert not np.array_equal(m.params["R_f"], default_explorer_trace(seed=1, kind="lstm").model.params["R_f"])
     assert default_explorer_trace(input_text="hole", kind="lstm").x.shape == (3, 1)
-    with pytest.raises(ValueError, match=r"'kind' parameter of default_explorer_trace must be one of 'rnn', 'lstm'"):
-        default_explorer_trace(kind="gru")
+    with pytest.raises(ValueError, match=r"'kind' parameter of default_explorer_trace must be one of 'rnn', 'lstm', 'gru'"):
+        default_explorer_trace(kind="tcn")
 
 
 def test_explain_kind(tmp_path):
@@ -160,7 +149,7 @@ def test_explain_kind(tmp_path):
 
 def test_refuses_stacked_and_large_lstm_traces(tok, monkeypatch):
     stacked = bptt.LSTM(4, 3, 4, num_layers=2).trace(np.array([[1], [2]]), np.array([[0], [3]]))
-    with pytest.raises(ValueError, match=r"one-layer SimpleRNN or LSTM; .* Got num_layers=2"):
+    with pytest.raises(ValueError, match=r"one-layer SimpleRNN, LSTM or GRU; .* Got num_layers=2"):
         explorer_html(stacked)
     monkeypatch.setattr(explorer, "MAX_NUMBERS", 500)
     with pytest.raises(ValueError, match=r"too large for the explorer: T=4, B=1, H=3 .* above its limit of 500"):

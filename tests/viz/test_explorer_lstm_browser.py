@@ -12,10 +12,9 @@ import pytest
 
 import bptt
 from bptt.viz.explorer import DEFAULT_VOCAB, default_explorer_trace, write_explorer
-from test_explorer import embedded_json, expected_values, json_values
-from test_explorer_browser import (LR, browser, check_numbers, check_update, open_page,  # noqa: F401
-                                   session, state, walk)
-from test_explorer_lstm import dense_lstm_trace
+from browser_helpers import (LR, browser, check_numbers, check_update, open_page,  # noqa: F401
+                             session, state, walk)
+from explorer_reference import dense_lstm_trace, embedded_json, expected_values, json_values
 
 pytestmark = pytest.mark.browser
 

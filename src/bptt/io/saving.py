@@ -10,6 +10,7 @@ when the caller passes one; bptt.training.loop passes none, since a training ste
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -98,7 +99,9 @@ def load_model(directory, *, max_params: int = 50_000_000):
 
 
 def load_training_state(directory, *, model_kind: str, max_elements: int = 50_000_000):
-    """The TrainingState of the newest checkpoint in `directory`, or None when there is none."""
+    """The TrainingState of the newest checkpoint in `directory`, or None when there is none.
+    Everything the training loop reads back is checked here (the carried state's layout, shapes
+    and finiteness included), so that a damaged or hostile checkpoint is a CheckpointError."""
     directory = Path(directory)
     if not checkpoint_exists(directory):
         return None
@@ -114,15 +117,68 @@ def load_training_state(directory, *, model_kind: str, max_elements: int = 50_00
             if name.startswith("optim/"):
                 _, slot, key = name.split("/", 2)
                 state.setdefault(slot, {})[key] = a
-        carried = [arrays[f"carried/{i}"] for i in range(2) if f"carried/{i}" in arrays]
-        carried = tuple(carried) if meta["carried_tuple"] else carried[0]
-        return TrainingState(
-            step=int(meta["step"]), params=model.params,
+        step, accum, recipe = meta["step"], meta["accum"], meta["recipe"]
+        batch = recipe["batch"]
+        training = TrainingState(
+            step=step, params=model.params,
             optimizer={"type": opt["type"], "hyper": opt["hyper"], "step": opt["step"],
                        "state": state},
-            carried=carried, data_state=meta["data"], accum=meta["accum"],
-            recipe=meta["recipe"], fingerprint=meta["fingerprint"], model_config=model.config(),
+            carried=None, data_state=meta["data"], accum=accum,
+            recipe=recipe, fingerprint=meta["fingerprint"], model_config=model.config(),
             rng_state=meta.get("rng"), vocab=vocab)
     except (KeyError, TypeError, ValueError, IndexError) as e:
         raise CheckpointError(f"{directory}: the checkpoint is not a training checkpoint "
                               f"({type(e).__name__}: {e}).") from None
+    _check_counts(step, accum, batch, directory)
+    training.carried = _carried_state(arrays, meta, model, batch, directory)
+    return training
+
+
+def _is_count(n) -> bool:
+    return isinstance(n, int) and not isinstance(n, bool) and n >= 0
+
+
+def _check_counts(step, accum, batch, path):
+    """meta's step, the training loss accumulated since the last evaluation, and the batch size."""
+    if not _is_count(step):
+        raise CheckpointError(f"{path}: the checkpoint's step must be an int >= 0. Got {step!r}.")
+    if not (_is_count(batch) and batch >= 1):
+        raise CheckpointError(f"{path}: the checkpoint's recipe must have a batch size that is an "
+                              f"int >= 1. Got {batch!r}.")
+    loss = accum.get("loss") if isinstance(accum, dict) else None
+    if (not isinstance(accum, dict) or set(accum) != {"loss", "chars", "steps"}
+            or isinstance(loss, bool) or not isinstance(loss, (int, float)) or not np.isfinite(loss)
+            or not _is_count(accum["chars"]) or not _is_count(accum["steps"])):
+        raise CheckpointError(f"{path}: the checkpoint's accum must be {{'loss': a finite number, "
+                              f"'chars': an int >= 0, 'steps': an int >= 0}}. Got {accum!r}.")
+
+
+def _carried_state(arrays, meta, model, batch, path):
+    """The state carried between windows, checked against the model: the layout of
+    model.zero_state(batch) (one array, or a tuple such as the LSTM's (h, c)), each part of its
+    shape, floats, finite; cast to the model's dtype."""
+    one = model.zero_state(1)                          # the layout, without allocating B rows
+    parts = one if isinstance(one, tuple) else (one,)
+    names = [f"carried/{i}" for i in range(len(parts))]
+    found = sorted(k for k in arrays if k.startswith("carried/"))
+    if found != names or meta.get("carried_tuple") is not isinstance(one, tuple):
+        layout = f"a tuple of {len(parts)} arrays" if isinstance(one, tuple) else "one array"
+        raise CheckpointError(f"{path}: the carried state of {model!r} is {layout} ({', '.join(names)}, "
+                              f"carried_tuple {json.dumps(isinstance(one, tuple))}); the checkpoint "
+                              f"holds {found or 'none'} with carried_tuple "
+                              f"{json.dumps(meta.get('carried_tuple'))}.")
+    out = []
+    for name, part in zip(names, parts):
+        a = arrays[name]
+        want = part.shape[:-2] + (batch,) + part.shape[-1:]          # (B, H) or (L, B, H)
+        if a.shape != want:
+            raise CheckpointError(f"{path}: {name} (the carried state) should have shape {want} "
+                                  f"for {batch} streams of {model!r}; it has shape {a.shape}.")
+        if a.dtype.kind != "f":
+            raise CheckpointError(f"{path}: {name} (the carried state) should hold floats; it "
+                                  f"holds {a.dtype}.")
+        if not np.isfinite(a).all():
+            raise CheckpointError(f"{path}: {name} (the carried state) holds non-finite values "
+                                  f"(nan or inf); training never saves those.")
+        out.append(a.astype(model.dtype, copy=False))
+    return tuple(out) if isinstance(one, tuple) else out[0]
