@@ -1,6 +1,7 @@
 """Regenerate the figures in docs/figures from the library (python docs/make_figures.py).
 
-    python docs/make_figures.py             # the tutorial's figures and docs/lstm.md's lstm_*.png
+    python docs/make_figures.py             # the tutorial's figures, docs/lstm.md's lstm_*.png and
+                                            # docs/gru.md's gru_*.png
     python docs/make_figures.py --adding    # also train the adding-problem models (minutes) and
                                             # write adding_*.png (examples/adding_problem.py)
 """
@@ -33,6 +34,15 @@ def lstm_figures(out):
             "lstm_flow_comparison": viz.save_png(comparison, out / "lstm_flow_comparison.png")}
 
 
+def gru_figures(out):
+    """The figure of docs/gru.md section 3: SimpleRNN, GRU and LSTM on the same copy-memory task."""
+    task = copy_memory(20, 4, seed=0, n_symbols=6, length=5)
+    traces = [cls(8, 16, 8, seed=0).trace(task.x, task.y, mask=task.mask)
+              for cls in (bptt.SimpleRNN, bptt.GRU, bptt.LSTM)]
+    fig = viz.flow_comparison(traces, ["SimpleRNN", "GRU", "LSTM"])
+    return {"gru_flow_comparison": viz.save_png(fig, out / "gru_flow_comparison.png")}
+
+
 def adding_figures(out):
     """Train both models of examples/adding_problem.py (T = 100, 2000 steps) and save its figures."""
     path = DOCS.parent / "examples" / "adding_problem.py"
@@ -52,6 +62,8 @@ if __name__ == "__main__":
         print(name, path)
     viz.save_png(viz.vanishing_exploding(seed=0), OUT / "vanishing_exploding.png")
     for name, path in lstm_figures(OUT).items():
+        print(name, path)
+    for name, path in gru_figures(OUT).items():
         print(name, path)
     if args.adding:
         for name, path in adding_figures(OUT).items():

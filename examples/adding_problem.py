@@ -1,5 +1,5 @@
-"""The adding problem at T = 100 (Hochreiter & Schmidhuber 1997): an LSTM learns it, a simple RNN
-with the same budget does not.
+"""The adding problem at T = 100 (Hochreiter & Schmidhuber 1997): an LSTM and a GRU learn it, a
+simple RNN with the same budget does not.
 
 Each sequence has two inputs per step: a value u(t) ~ U[0, 1) and a marker, 1 at exactly two
 steps (one in each half). The target, at the last step only, is the sum of the two marked
@@ -8,8 +8,8 @@ it a model must carry the first marked value across up to 99 steps, and its erro
 just as far. Here MSE = mean (o − y)² over the sequences; the library's loss is ½(o − y)², so
 J = MSE / 2.
 
-Both models read the same batches (many-to-one: the mask has only the last step set), with the
-same optimizer, clipping and number of steps. Then both are traced, in float64, on a few test
+All three models read the same batches (many-to-one: the mask has only the last step set), with the
+same optimizer, clipping and number of steps. Then all are traced, in float64, on a few test
 sequences, and flow_comparison draws how far back the error of the loss L(T−1) reaches in each.
 
     python examples/adding_problem.py                     # T = 100, 2000 steps: a few minutes
@@ -37,9 +37,10 @@ TRACE_B = 4                 # test sequences traced for the flow figure: (T, T, 
 
 
 def make_models(hidden, seed):
-    """A SimpleRNN (tanh) and an LSTM, both H = hidden, identity output, float32."""
+    """A SimpleRNN (tanh), an LSTM and a GRU, all H = hidden, identity output, float32."""
     kw = dict(output="identity", dtype="float32", seed=seed)
-    return {"SimpleRNN": bptt.SimpleRNN(2, hidden, 1, **kw), "LSTM": bptt.LSTM(2, hidden, 1, **kw)}
+    return {"SimpleRNN": bptt.SimpleRNN(2, hidden, 1, **kw), "LSTM": bptt.LSTM(2, hidden, 1, **kw),
+            "GRU": bptt.GRU(2, hidden, 1, **kw)}
 
 
 def as32(data):
@@ -92,7 +93,7 @@ def learning_curves(history, T):
     fig = Figure(figsize=(8.5, 4.6), dpi=100, layout="constrained")
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
-    for (name, h), color in zip(history.items(), ("#d62728", "#1f77b4")):
+    for (name, h), color in zip(history.items(), ("#d62728", "#1f77b4", "#2ca02c")):
         steps, train_mse, test_mse = np.array(h).T
         ax.plot(steps, train_mse, color=color, lw=0.8, alpha=0.35, gid=f"train:{name}")
         ax.plot(steps, test_mse, "o-", color=color, ms=3, lw=1.5, gid=f"test:{name}",
@@ -111,7 +112,7 @@ def learning_curves(history, T):
 
 
 def main(steps=None, seed=0, out="adding_problem_figures", quick=False, **overrides):
-    """Train, report, trace and draw; returns {"SimpleRNN": mse, "LSTM": mse, "baseline": ...,
+    """Train, report, trace and draw; returns {"SimpleRNN": mse, "LSTM": mse, "GRU": mse, "baseline": ...,
     "steps": ..., "seconds": {name: training s}, "solved_at": {name: first evaluated step with
     test MSE < 0.01, or None}, "figures": [paths]}."""
     cfg = {**(QUICK if quick else FULL), **overrides}
@@ -134,16 +135,18 @@ def main(steps=None, seed=0, out="adding_problem_figures", quick=False, **overri
         when = f"below 0.01 from step {solved[k]}" if solved[k] is not None else "never below 0.01"
         print(f"  {k:<31} {m:.5f}   ({when}; training time {seconds[k]:.1f} s)")
 
-    # Trace both on the same few test sequences, in float64, and compare their error flows.
+    # Trace them all on the same few test sequences, in float64, and compare their error flows.
     x, y, mask = (a[:, :TRACE_B] for a in test)
     traces = {k: float64_copy(m).trace(x, y, mask=mask) for k, m in models.items()}
     s = cfg["T"] - 1
     rnn_a = traces["SimpleRNN"].flow[s]
     lstm_c, lstm_y = traces["LSTM"].flow[s], traces["LSTM"].flow_h[s]
+    gru_h = traces["GRU"].flow[s]
     print(f"\nerror of the loss L({s}) at step 0, relative to step {s} (over {TRACE_B} test sequences):")
     print(f"  SimpleRNN ‖∂L/∂a(0)‖ / ‖∂L/∂a({s})‖ = {rnn_a[0] / rnn_a[s]:.2e}")
     print(f"  LSTM      ‖∂L/∂c(0)‖ / ‖∂L/∂c({s})‖ = {lstm_c[0] / lstm_c[s]:.2e}   (cell path)")
     print(f"  LSTM      ‖∂L/∂y(0)‖ / ‖∂L/∂y({s})‖ = {lstm_y[0] / lstm_y[s]:.2e}   (hidden path)")
+    print(f"  GRU       ‖∂L/∂h(0)‖ / ‖∂L/∂h({s})‖ = {gru_h[0] / gru_h[s]:.2e}")
     figures = {
         "adding_learning_curves": learning_curves(history, cfg["T"]),
         "adding_flow_comparison": viz.flow_comparison(list(traces.values()), list(traces),
