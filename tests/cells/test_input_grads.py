@@ -7,6 +7,7 @@ import pytest
 
 import bptt
 from conftest import ACTIVATIONS, make_lstm_problem, make_problem
+from gru_problem import make_gru_problem
 
 TOL = 1e-10
 
@@ -25,6 +26,15 @@ def _lstm_problem(rng, T, B, D, H, O, L, output, tokens=False):
     return make_lstm_problem(rng, T, B, D, H, O, L, output=output, tokens=tokens, mask=True)
 
 
+def _gru_problem(rng, T, B, D, H, O, L, output, tokens=False):
+    return make_gru_problem(rng, T, B, D, H, O, L, output=output, tokens=tokens, mask=True)
+
+
+def _gru_torch_dx(model, x, y, state, mask):
+    from gru_reference import gru_reference
+    return gru_reference(model, x, y, state, mask)["dx"]
+
+
 def _rnn_torch_dx(model, x, y, state, mask):
     from torch_reference import rnn_stacked_reference
     return rnn_stacked_reference(model, x, y, state, mask)["dx"]
@@ -39,6 +49,7 @@ def _lstm_torch_dx(model, x, y, state, mask):
 CELLS = {
     "rnn": (bptt.SimpleRNN, _rnn_problem, _rnn_torch_dx),
     "lstm": (bptt.LSTM, _lstm_problem, _lstm_torch_dx),
+    "gru": (bptt.GRU, _gru_problem, _gru_torch_dx),
 }
 
 

@@ -148,7 +148,7 @@ def _metrics(out):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("kind", ["rnn", "lstm"])       # every model kind of `bptt train --model`
+@pytest.mark.parametrize("kind", ["rnn", "lstm", "gru"])       # every model kind of `bptt train --model`
 def test_sigkill_at_random_moments_loses_no_work(corpus, tmp_path, kind):
     """Kill training (also mid-checkpoint) several times; resuming ends bitwise where an
     uninterrupted run ends, with the same metrics.jsonl."""

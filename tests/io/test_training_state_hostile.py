@@ -19,6 +19,7 @@ V = DATA.vocab.size
 MODELS = {                                   # kind -> the model of a tiny run (two LSTM layers)
     "rnn": lambda: bptt.SimpleRNN(V, 8, V, dtype="float32", seed=0),
     "lstm": lambda: bptt.LSTM(V, 8, V, num_layers=2, dtype="float32", seed=0),
+    "gru": lambda: bptt.GRU(V, 8, V, dtype="float32", seed=0),
 }
 B = 4
 
@@ -67,7 +68,7 @@ def test_the_untouched_run_loads(run):
 # -- the model: parameters, vocabulary, kind -------------------------------------------------------
 
 def test_wrong_parameter_shape(run, tmp_path):
-    name = "params/W" if run[0] == "rnn" else "params/R_f"
+    name = {"rnn": "params/W", "lstm": "params/R_f", "gru": "params/W_z"}[run[0]]
     kind, out = tampered(run, tmp_path, lambda a, m: a.update({name: np.zeros((8, 9), np.float32)}))
     for load in (lambda: load_model(out), lambda: load_training_state(out, model_kind=kind)):
         with pytest.raises(CheckpointError, match=rf"{name} should have shape \(8, 8\) for .*; it is "
@@ -108,7 +109,7 @@ def test_wrong_model_kind(run, tmp_path):
         train(MODELS[other](), DATA, cfg(out, resume=True))
     _, out = tampered(run, tmp_path, lambda a, m: m.update(kind=other))    # a record that lies
     refused(kind, out, r"the checkpoint describes a model that cannot be built: .*unexpected keyword "
-                       r"argument '(activation|peepholes)'")
+                       r"argument '(activation|peepholes|reset)'")
     _, out = tampered(run, tmp_path / "x", lambda a, m: m.update(kind="transformer"))
     refused(kind, out, r"the checkpoint describes a model that cannot be built: .*'transformer'")
 

@@ -15,6 +15,7 @@ VOCAB = Vocab(small_text(5_000))
 MODELS = {
     "rnn": lambda V: bptt.SimpleRNN(V, 12, V, num_layers=2, seed=3),
     "lstm": lambda V: bptt.LSTM(V, 12, V, num_layers=2, seed=3),
+    "gru": lambda V: bptt.GRU(V, 12, V, num_layers=2, seed=3),
 }
 
 

@@ -24,6 +24,7 @@ DATA = CharData.from_text(small_text(420, seed=2), val_fraction=0.2)
 MODELS = {                                   # kind -> a float64 character model of the data
     "rnn": lambda V: bptt.SimpleRNN(V, 6, V, seed=1),
     "lstm": lambda V: bptt.LSTM(V, 6, V, seed=1),
+    "gru": lambda V: bptt.GRU(V, 6, V, seed=1),
 }
 
 
@@ -37,7 +38,8 @@ def trainer(kind, k1, k2, B, steps):
 
 
 def torch_modules(kind, params, V, H):
-    """The same network in torch, float64, bias_hh frozen at 0 (bptt has one bias per gate)."""
+    """The same network in torch, float64, bias_hh frozen at 0 (bptt has one bias per gate; the
+    GRU's bias_hh holds b_hn in its n block, the only block that trains)."""
     import torch
     lin = torch.nn.Linear(H, V, dtype=torch.float64)
     if kind == "rnn":
@@ -46,13 +48,19 @@ def torch_modules(kind, params, V, H):
             for attr, k in (("weight_ih_l0", "U"), ("weight_hh_l0", "W"), ("bias_ih_l0", "b")):
                 getattr(rnn, attr).copy_(torch.tensor(params[k]))
             rnn.bias_hh_l0.zero_()
+    elif kind == "gru":
+        from gru_reference import torch_gru
+        rnn, lin = torch_gru(params, V, H, V, 1)
+        only_n = torch.cat([torch.zeros(2 * H), torch.ones(H)]).to(torch.float64)
+        rnn.bias_hh_l0.register_hook(lambda g: g * only_n)     # b_hn trains; the r, z blocks stay 0
     else:
         from lstm_reference import torch_lstm
         rnn, lin = torch_lstm(params, V, H, V, 1)
     with torch.no_grad():
         lin.weight.copy_(torch.tensor(params["V"]))
         lin.bias.copy_(torch.tensor(params["c"]))
-    rnn.bias_hh_l0.requires_grad_(False)
+    if kind != "gru":
+        rnn.bias_hh_l0.requires_grad_(False)
     return rnn, lin
 
 
@@ -61,6 +69,11 @@ def torch_params(kind, rnn, lin):
     out = {"V": lin.weight.detach().numpy(), "c": lin.bias.detach().numpy()}
     if kind == "rnn":
         out.update(U=rnn.weight_ih_l0, W=rnn.weight_hh_l0, b=rnn.bias_ih_l0)
+    elif kind == "gru":
+        for w, attr in (("U", "weight_ih_l0"), ("W", "weight_hh_l0"), ("b", "bias_ih_l0")):
+            for g, chunk in zip("rzn", getattr(rnn, attr).chunk(3)):
+                out[f"{w}_{g}"] = chunk
+        out["b_hn"] = rnn.bias_hh_l0.chunk(3)[2]
     else:
         from lstm_reference import TORCH_ORDER
         for w, attr in (("W", "weight_ih_l0"), ("R", "weight_hh_l0"), ("b", "bias_ih_l0")):
