@@ -233,7 +233,8 @@ def test_checkpoint_round_trip(kind, opts, exportable, tmp_path, rng):
     carried = random_state(model, rng)
     vocab = Vocab.from_list(list("abcd"))
     save_training_state(tmp_path, model=model, optimizer=opt, vocab=vocab, step=1, data_state={},
-                        carried=carried, accum=0, recipe={}, fingerprint="x")
+                        carried=carried, accum={"loss": 1.5, "chars": 15, "steps": 1},
+                        recipe={"batch": B}, fingerprint="x")
     back, vocab2, meta = load_model(tmp_path)
     assert type(back) is type(model) and back.config() == model.config()
     assert list(back.params) == list(model.params)
