@@ -23,6 +23,7 @@ demo: $(VENV)/.core
 
 test: $(VENV)/.dev
 	@bash .ci/ensure-chromium
+	@bash .ci/ensure-nodejs
 	$(PY) -m pytest -q
 
 bench: $(VENV)/.dev

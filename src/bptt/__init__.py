@@ -17,6 +17,7 @@ from .io.interop import from_torch, to_torch
 from .nn.dense import MLP
 from .nn.gradcheck import gradcheck
 from .training import clipping, optim, schedules
+from .training.lab_replay import load_lab_export  # bptt.io.lab_export's, with LabExport.replay
 from .training.loop import TrainConfig, TrainingError, evaluate, train
 from .training.optim import make_optimizer
 
@@ -26,6 +27,6 @@ for _name in ("optim", "clipping", "schedules"):
     _sys.modules[f"{__name__}.{_name}"] = globals()[_name]
 
 __version__ = "0.1.0"
-__all__ = ["CharData", "GRU", "LSTM", "MLP", "SimpleRNN", "TrainConfig", "TrainingError", "clipping", "data",
-           "evaluate", "from_torch", "gradcheck", "make_optimizer", "optim", "schedules", "to_torch",
-           "train", "viz", "__version__"]
+__all__ = ["CharData", "GRU", "LSTM", "MLP", "SimpleRNN", "TrainConfig", "TrainingError",
+           "clipping", "data", "evaluate", "from_torch", "gradcheck", "load_lab_export",
+           "make_optimizer", "optim", "schedules", "to_torch", "train", "viz", "__version__"]
