@@ -287,27 +287,6 @@ def check_error_animation(path):
             assert (pixels > 1000) == (s >= t_now) and pixels > 20, (k, s, pixels)
 
 
-def test_lstm_end_to_end(corpus, tmp_path):
-    """bptt train --model lstm: checkpoints, resume (bitwise), sample, eval, report."""
-    common = ["--model", "lstm", "--layers", 2, "--steps", 24, "--checkpoint-every", 8, *TINY]
-    full = bptt("train", corpus, "--out", tmp_path / "full", *common)
-    assert full.returncode == 0, full.stderr
-    part = bptt("train", corpus, "--out", tmp_path / "part", *[a if a != 24 else 13 for a in common])
-    assert part.returncode == 0, part.stderr
-    resumed = bptt("train", corpus, "--out", tmp_path / "part", "--resume", *common)
-    assert resumed.returncode == 0, resumed.stderr
-    want, step = _params(tmp_path / "full")
-    got, step2 = _params(tmp_path / "part")
-    assert step == step2 == 24 and set(want) == set(got) and "params/W_z.1" in want
-    for k in want:
-        assert np.array_equal(got[k], want[k]), k
-    assert (tmp_path / "full" / "report.html").stat().st_size > 1000
-    r = bptt("sample", tmp_path / "full", "--length", 30, "--prime", "the")
-    assert r.returncode == 0 and r.stdout.startswith("the")
-    r = bptt("eval", tmp_path / "full", corpus, "--json")
-    assert r.returncode == 0 and json.loads(r.stdout)["bpc"] > 0
-
-
 def test_explain_lstm(tmp_path):
     from bptt.viz.explorer import DEFAULT_VOCAB, explain
     from explorer_reference import embedded_json
