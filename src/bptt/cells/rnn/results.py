@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
 import numpy as np
+
+from ..results import HiddenStateBackward
 
 
 @dataclass
@@ -22,22 +23,5 @@ class RNNForward:
         return self.h_last
 
 
-@dataclass
-class RNNBackward:
-    loss: float                  # J
-    grads: dict                  # ∂J/∂θ, keyed like params
-    dh0: np.ndarray              # ∂J/∂h0, (B, H) or (L, B, H)
-    dx: Optional[np.ndarray]     # ∂J/∂x (T, B, D), None for token inputs
-    hs: list                     # h(t) of each layer this pass, [(T, B, H)]
-
-    @property
-    def h(self) -> np.ndarray:
-        return self.hs[-1]
-
-    def state(self, t: int) -> np.ndarray:
-        """The recurrent state after step t of this pass: h(t), (B, H) or (L, B, H)."""
-        return self.hs[0][t] if len(self.hs) == 1 else np.stack([h[t] for h in self.hs])
-
-    @property
-    def h_last(self) -> np.ndarray:
-        return self.state(-1)
+class RNNBackward(HiddenStateBackward):
+    """The SimpleRNN's backward pass: loss, grads, dh0, dx and the states h(t) of every layer."""
