@@ -131,6 +131,17 @@ def run_explain(args, out=print) -> int:
     return 0
 
 
+def run_lab(args, out=print) -> int:
+    from ..viz.lab import lab
+    model = vocab = None
+    if args.model:
+        model, vocab, _ = load_model(args.model)
+    path = lab(args.out, model=model, vocab=vocab, input_text=args.input, seed=args.seed,
+               kind=args.kind)
+    out(f"lab written to {path}; open it in a browser (no server needed)")
+    return 0
+
+
 def run_figures(args, out=print) -> int:
     from ..viz import save_demo_figures
     out_dir = check_writable_dir(args.out)

@@ -109,6 +109,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the built-in model's kind (a --model DIR knows its own)")
     x.add_argument("--out", required=True, metavar="FILE.html")
     x.set_defaults(func="run_explain")
+    lb = sub.add_parser("lab", help="write the BPTT lab: the explorer with controls, live training, export")
+    lb.add_argument("--model", metavar="DIR", help="start from a trained one-layer model (H <= 32)")
+    lb.add_argument("--input", metavar="TEXT")
+    lb.add_argument("--seed", type=_seed, default=0)
+    lb.add_argument("--kind", choices=("rnn", "lstm", "gru"), default=None,
+                    help="the built-in model's kind (a --model DIR knows its own)")
+    lb.add_argument("--out", required=True, metavar="FILE.html")
+    lb.set_defaults(func="run_lab")
     b = sub.add_parser("bench", help="time bptt against PyTorch on the same work (needs torch)",
                        add_help=False)
     b.add_argument("args", nargs=argparse.REMAINDER, help="see `bptt bench --help`")

@@ -81,6 +81,7 @@ from .explorer_kinds import KINDS as KIND_TABLE
 from .explorer_kinds import gru_preactivations, lstm_preactivations
 from .explorer_page import json_array as _json_array
 from .explorer_page import page_html, script_json
+from .lab_page import lab_page_html, visible_text
 
 __all__ = ["explorer_html", "explorer_payload", "write_explorer", "default_explorer_trace",
            "explain", "lstm_preactivations", "gru_preactivations", "DEFAULT_VOCAB",
@@ -296,8 +297,10 @@ def _encode_with(vocab, text, owner):
 
 
 def explain(out, *, model=None, input_text=None, seed=0, vocab=None, lr=0.1, title=None,
-            kind=None) -> Path:
+            kind=None, lab_open=False) -> Path:
     """`bptt explain`: write the explorer of one next-character pass to `out`; return its Path.
+    The page is the BPTT lab (`bptt.viz.lab_page`): the explorer with controls that recompute
+    it in the page, collapsed unless lab_open=True (`bptt lab`).
 
     Without `model`, the built-in tiny model of `kind` ("rnn", the default, "lstm" or "gru";
     default_explorer_trace(seed, kind=kind)) reads `input_text` (default "hello"; characters
@@ -335,5 +338,8 @@ def explain(out, *, model=None, input_text=None, seed=0, vocab=None, lr=0.1, tit
         trace = model.trace(ids[:-1, None], ids[1:, None])
         labels = vocab if isinstance(vocab, (str, list, tuple)) or hasattr(vocab, "chars") else None
     if title is None:
-        title = f"BPTT explorer: {type(trace.model).__name__} reading {text!r}"
-    return write_explorer(trace, out, lr=lr, title=title, vocab=labels)
+        title = f"BPTT explorer: {type(trace.model).__name__} reading {visible_text(text)!r}"
+    if not isinstance(lab_open, bool):
+        raise TypeError(f"The 'lab_open' parameter of {owner} must be a bool. Got {type(lab_open).__name__}.")
+    payload = explorer_payload(trace, lr=lr, title=title, vocab=labels)
+    return Path(atomic_write_text(out, lab_page_html(payload, open=lab_open, text=text)))

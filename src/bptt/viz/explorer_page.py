@@ -54,7 +54,8 @@ def script(kind: str) -> str:
     """The page's script: the shared part and the model part in one function scope, then start()."""
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}. Got {kind!r}.")
-    return ('(function () {\n"use strict";\n' + asset("explorer.js") + asset(f"explorer_{kind}.js")
+    return ('(function () {\n"use strict";\n' + asset("visible_text.js") + asset("explorer.js")
+            + asset(f"explorer_{kind}.js")
             + "start();\n})();")
 
 

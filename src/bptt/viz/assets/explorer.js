@@ -16,7 +16,9 @@ function numify(v) {
   }
   return v;
 }
-var RAW = JSON.parse($("bptt-trace").textContent), d = {};
+// The trace: the embedded JSON, or (on the lab page, which builds the explorer anew for every
+// change) the payload the lab passes in as PAYLOAD.
+var RAW = typeof PAYLOAD !== "undefined" ? PAYLOAD : JSON.parse($("bptt-trace").textContent), d = {};
 Object.keys(RAW).forEach(function (k) { d[k] = k === "config" ? RAW[k] : numify(RAW[k]); });
 var cfg = d.config, T = cfg.T, B = cfg.B, H = cfg.hidden_size, O = cfg.output_size;
 var DIN = cfg.input_size, TOK = cfg.tokens, SOFT = cfg.output === "softmax";
@@ -52,8 +54,18 @@ function tint(v, scale) {
   var r = scale > 0 ? Math.min(1, Math.abs(v) / scale) : 0, a = (0.05 + 0.6 * Math.sqrt(r)).toFixed(3);
   return v >= 0 ? "rgba(214,96,77," + a + ")" : "rgba(67,147,195," + a + ")";
 }
-var PALETTE = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#666666"];
-function srcColour(s) { return T <= 8 ? PALETTE[s] : "hsl(" + Math.round(330 * s / (T - 1)) + ",62%,42%)"; }
+// The loss terms' colours: Okabe & Ito's colour-blind-safe palette for T <= 8 (checked through a
+// deuteranopia simulation in tests/viz/test_lab_page.py), else samples of viridis, whose lightness
+// rises monotonically with s, so that the order of the loss terms survives every colour vision.
+var PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000", "#F0E442"];
+var VIRIDIS = ["#440154", "#482878", "#3e4989", "#31688e", "#26828e", "#1f9e89", "#35b779", "#6ece58", "#b5de2b", "#fde725"];
+function srcColour(s) {
+  if (T <= 8) return PALETTE[s];
+  var u = s / (T - 1) * (VIRIDIS.length - 1), i = Math.min(VIRIDIS.length - 2, Math.floor(u)), f = u - i;
+  function ch(c, k) { return parseInt(c.substr(1 + 2 * k, 2), 16); }
+  var rgb = [0, 1, 2].map(function (k) { return Math.round(ch(VIRIDIS[i], k) * (1 - f) + ch(VIRIDIS[i + 1], k) * f); });
+  return "rgb(" + rgb.join(",") + ")";
+}
 function norm(v) { var s = 0; v.forEach(function (x) { s += x * x; }); return Math.sqrt(s); }
 function mv(M, v) { return M.map(function (r) { var s = 0; for (var j = 0; j < v.length; j++) s += r[j] * v[j]; return s; }); }
 function mtv(M, v) {
@@ -67,8 +79,8 @@ function colOf(M, id) { return M.map(function (r) { return r[id]; }); }
 var WEIGHTED = d.mask.some(function (r) { return r.some(function (m) { return m / B !== 1; }); });
 function label(id) {
   if (!LAB || id >= LAB.length) return "#" + id;
-  var c = LAB[id];
-  return "'" + ({" ": "␣", "\n": "↵", "\t": "⇥"}[c] || c) + "'";
+  var c = LAB[id];      // data: shown by name where invisible or direction-changing, isolated
+  return "'" + ({" ": "␣", "\n": "↵", "\t": "⇥"}[c] || visibleLabel(c)) + "'";
 }
 function nm(kind, t) {      // the name of a node or error in the text: "h(2)", "h(−1)"
   return kind + "(" + (t < 0 ? "−" + (-t) : t) + ")";
@@ -444,14 +456,15 @@ function start() {
     st.hover = n;
     render();
   });
-  document.addEventListener("keydown", function (e) {
+  function onKey(e) {
     if (e.altKey || e.ctrlKey || e.metaKey) return;
     var tag = e.target && e.target.tagName;
     if (tag === "SELECT" || tag === "INPUT" || tag === "TEXTAREA") return;
     if (e.key === "ArrowRight") { go(st.k + 1); e.preventDefault(); }
     else if (e.key === "ArrowLeft") { go(st.k - 1); e.preventDefault(); }
     else if (e.key === "Home") { go(0); e.preventDefault(); }
-  });
+  }
+  document.addEventListener("keydown", onKey);
   render();
   try {                 // inside an <iframe srcdoc> (Jupyter): fit the frame to the page
     var fe = window.frameElement;
@@ -461,4 +474,7 @@ function start() {
       fit();
     }
   } catch (err) { /* a cross-origin frame: keep its given height */ }
+  // what the lab page needs to rebuild the explorer (and to stop listening) after a change
+  return {st: st, go: go, render: render, srcColour: srcColour, T: T,
+          stop: function () { document.removeEventListener("keydown", onKey); }};
 }
