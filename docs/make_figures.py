@@ -28,7 +28,7 @@ def lstm_figures(out):
     flow = viz.error_flow([tr, tr], source="all", path=["cell", "hidden"])
     task = copy_memory(20, 4, seed=0, n_symbols=6, length=5)
     rnn_tr = bptt.SimpleRNN(8, 16, 8, seed=0).trace(task.x, task.y, mask=task.mask)
-    lstm_tr = bptt.LSTM(8, 16, 8, seed=0).trace(task.x, task.y, mask=task.mask)
+    lstm_tr = bptt.LSTM(8, 16, 8, forget_bias=1.0, seed=0).trace(task.x, task.y, mask=task.mask)
     comparison = viz.flow_comparison([rnn_tr, lstm_tr], ["SimpleRNN", "LSTM"])
     return {"lstm_error_flow": viz.save_png(flow, out / "lstm_error_flow.png"),
             "lstm_flow_comparison": viz.save_png(comparison, out / "lstm_flow_comparison.png")}
@@ -37,8 +37,9 @@ def lstm_figures(out):
 def gru_figures(out):
     """The figure of docs/gru.md section 3: SimpleRNN, GRU and LSTM on the same copy-memory task."""
     task = copy_memory(20, 4, seed=0, n_symbols=6, length=5)
-    traces = [cls(8, 16, 8, seed=0).trace(task.x, task.y, mask=task.mask)
-              for cls in (bptt.SimpleRNN, bptt.GRU, bptt.LSTM)]
+    models = [bptt.SimpleRNN(8, 16, 8, seed=0), bptt.GRU(8, 16, 8, seed=0),
+              bptt.LSTM(8, 16, 8, forget_bias=1.0, seed=0)]    # as docs/gru.md: forget gates open
+    traces = [m.trace(task.x, task.y, mask=task.mask) for m in models]
     fig = viz.flow_comparison(traces, ["SimpleRNN", "GRU", "LSTM"])
     return {"gru_flow_comparison": viz.save_png(fig, out / "gru_flow_comparison.png")}
 

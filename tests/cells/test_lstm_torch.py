@@ -63,11 +63,15 @@ def test_zero_initial_state_and_forward_equal_torch(path, rng):
     assert out.last_state[0] is out.h_last and out.last_state[1] is out.c_last
 
 
-def test_forget_bias_zero_is_torch_init_and_default_adds_one():
-    """forget_bias=0 draws every entry from U(±1/√H), as torch.nn.LSTM; forget_bias=1 adds 1 to b_f."""
+def test_forget_bias_default_zero_is_torch_init_and_one_adds_one():
+    """The default forget_bias=0 draws every entry from U(±1/√H), as torch.nn.LSTM;
+    forget_bias=1 adds 1 to b_f (of every layer) and changes nothing else."""
     H = 50
-    zero = LSTM(3, H, 40, num_layers=2, forget_bias=0.0, seed=0)
-    one = LSTM(3, H, 40, num_layers=2, seed=0)
+    zero = LSTM(3, H, 40, num_layers=2, seed=0)
+    assert zero.forget_bias == 0.0 and zero.config()["forget_bias"] == 0.0
+    assert all(np.array_equal(zero.params[k], LSTM(3, H, 40, num_layers=2, forget_bias=0.0,
+                                                   seed=0).params[k]) for k in zero.params)
+    one = LSTM(3, H, 40, num_layers=2, forget_bias=1.0, seed=0)
     bound = 1 / np.sqrt(H)
     for k, p in zero.params.items():
         assert np.abs(p).max() <= bound and np.abs(p).max() > 0.8 * bound, k
