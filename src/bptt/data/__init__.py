@@ -1,4 +1,5 @@
-"""Data for recurrent networks: text → vocabulary → TBPTT batches; time series; synthetic tasks.
+"""Data for recurrent networks: text → vocabulary → TBPTT batches; time series; synthetic tasks;
+prepared token files read through memory maps (open_corpus) for corpora larger than memory.
 
 Layout is time-major throughout: token batches (T, B) ints, series windows (T, N, 1) floats.
 Randomness is explicit (a seed or numpy Generator). Problems with the data itself raise
@@ -10,10 +11,12 @@ from .series import csv_column, windows
 from .synthetic import (ADDING_BASELINE_MSE, AddingProblem, CopyMemory, adding_baseline_mse,
                         adding_problem, copy_memory)
 from .text import builtin_corpus, load_text
+from .tokens import MappedCorpus, open_corpus, stale_reason, token_dtype
 from .vocab import Vocab
 
 __all__ = [
-    "ADDING_BASELINE_MSE", "AddingProblem", "Batch", "CopyMemory", "DataError", "StreamBatcher",
-    "Vocab", "adding_baseline_mse", "adding_problem", "builtin_corpus", "copy_memory",
-    "csv_column", "load_text", "split", "windows",
+    "ADDING_BASELINE_MSE", "AddingProblem", "Batch", "CopyMemory", "DataError", "MappedCorpus",
+    "StreamBatcher", "Vocab", "adding_baseline_mse", "adding_problem", "builtin_corpus",
+    "copy_memory", "csv_column", "load_text", "open_corpus", "split", "stale_reason",
+    "token_dtype", "windows",
 ]

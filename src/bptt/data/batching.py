@@ -34,10 +34,11 @@ def split(ids, val_fraction: float = 0.1):
     the validation set.
 
     The validation set is the tail, so no text leaks across the cut; both parts are views of
-    `ids`. val_fraction = 0 gives an empty validation set; otherwise both parts must be non-empty.
+    `ids` in its own integer dtype (a memmap's parts stay views of the file). val_fraction = 0
+    gives an empty validation set; otherwise both parts must be non-empty.
     """
     owner = "split"
-    arr = check_ids(ids, owner)
+    arr = check_ids(ids, owner, cast=False)
     val_fraction = v.check_float(val_fraction, "val_fraction", owner, low=0.0, high=1.0,
                                  high_open=True)
     n = arr.shape[0]
@@ -69,7 +70,7 @@ class StreamBatcher:
     def __init__(self, ids, batch_size: int, seq_len: int, *, stride: int | None = None,
                  position: int = 0, epoch: int = 0):
         owner = "StreamBatcher"
-        arr = check_ids(ids, owner)
+        arr = check_ids(ids, owner, cast=False)             # a memmap stays a view of the file
         self.batch_size = v.check_int(batch_size, "batch_size", owner)
         self.seq_len = v.check_int(seq_len, "seq_len", owner)
         stride = self.seq_len if stride is None else stride
@@ -84,8 +85,10 @@ class StreamBatcher:
                             f"seq_len={k} + 1 characters need at least {need} characters, "
                             f"but there are {arr.shape[0]}.")
         L = arr.shape[0] // B                               # stream length
-        # streams[t, b] = ids[b·L + t]: (L, B), time-major and contiguous so windows are cheap
-        self._streams = np.ascontiguousarray(arr[:B * L].reshape(B, L).T)
+        # rows[b, t] = ids[b·L + t]: (B, L), a view (nothing copied: the ids may be a memory map
+        # larger than memory); each window copies its (k + 1, B) ids out
+        self._rows = arr[:B * L].reshape(B, L)
+        self._L = L
         self.last_start = L - k - 1                         # the last p with p + k + 1 <= L
         self.position = v.check_int(position, "position", owner, minimum=0)
         if self.position > self.last_start:
@@ -97,12 +100,12 @@ class StreamBatcher:
     @property
     def stream_length(self) -> int:
         """L = len(ids) // batch_size."""
-        return self._streams.shape[0]
+        return self._L
 
     @property
     def streams(self) -> np.ndarray:
-        """The (L, B) id streams (read-only view): streams[t, b] = ids[b·L + t]."""
-        view = self._streams.view()
+        """The (L, B) id streams (read-only view of the ids): streams[t, b] = ids[b·L + t]."""
+        view = self._rows.T.view()
         view.flags.writeable = False
         return view
 
@@ -118,8 +121,9 @@ class StreamBatcher:
     def peek(self) -> Batch:
         """The batch that next_batch() would return, without advancing."""
         p, k = self.position, self.seq_len
-        x = self._streams[p:p + k].copy()                   # (k, B) inputs
-        y = self._streams[p + 1:p + k + 1].copy()           # (k, B) targets: next id of each input
+        w = np.ascontiguousarray(self._rows[:, p:p + k + 1].T, dtype=np.intp)   # (k + 1, B)
+        x = w[:k]                                           # (k, B) inputs
+        y = w[1:].copy()                                    # (k, B) targets: next id of each input
         return Batch(x, y, p == 0)
 
     def next_batch(self) -> Batch:

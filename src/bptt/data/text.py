@@ -37,8 +37,18 @@ def check_encoding(encoding, owner: str) -> str:
     return encoding
 
 
-def read_text_file(path, encoding: str = "utf-8") -> str:
-    """The decoded text of one regular, non-empty file; DataError naming the file otherwise."""
+def read_error(name: str, e: BaseException) -> DataError:
+    """The DataError for an OSError (or ValueError, e.g. a NUL in the path) reading file `name`."""
+    if isinstance(e, FileNotFoundError):
+        return DataError(f"Cannot read {name!r}: no such file.")
+    if isinstance(e, PermissionError):
+        return DataError(f"Cannot read {name!r}: permission denied.")
+    reason = getattr(e, "strerror", None) or str(e)
+    return DataError(f"Cannot read {name!r}: {reason}.")
+
+
+def open_text_file(path):
+    """(name, open binary file) of a regular file; DataError naming the file otherwise."""
     name = os.fspath(path)
     try:
         st = os.stat(name)
@@ -46,28 +56,39 @@ def read_text_file(path, encoding: str = "utf-8") -> str:
             raise DataError(f"Cannot read {name!r}: it is a directory, not a file.")
         if not stat.S_ISREG(st.st_mode):
             raise DataError(f"Cannot read {name!r}: it is not a regular file.")
-        with open(name, "rb") as fh:
-            data = fh.read()
+        fh = open(name, "rb")
     except DataError:
         raise
-    except FileNotFoundError:
-        raise DataError(f"Cannot read {name!r}: no such file.") from None
-    except PermissionError:
-        raise DataError(f"Cannot read {name!r}: permission denied.") from None
     except (OSError, ValueError) as e:           # ValueError: e.g. a NUL character in the path
-        reason = getattr(e, "strerror", None) or str(e)
-        raise DataError(f"Cannot read {name!r}: {reason}.") from None
+        raise read_error(name, e) from None
+    return name, fh
+
+
+def decode_error(name: str, encoding: str, e: UnicodeError, base: int = 0) -> DataError:
+    """The DataError for a decoding failure in file `name`; `base` is the byte offset in the file
+    of the start of `e.object` (when the file is decoded in chunks)."""
+    if isinstance(e, UnicodeDecodeError):
+        bad = " ".join(f"0x{b:02x}" for b in e.object[e.start:min(e.end, e.start + 4)])
+        return DataError(f"Cannot decode {name!r} as {encoding}: invalid byte(s) {bad} at byte "
+                         f"offset {base + e.start} ({e.reason}). Pass the file's encoding, "
+                         f"e.g. encoding='latin-1'.")
+    return DataError(f"Cannot decode {name!r} as {encoding}: {e}.")
+
+
+def read_text_file(path, encoding: str = "utf-8") -> str:
+    """The decoded text of one regular, non-empty file; DataError naming the file otherwise."""
+    name, fh = open_text_file(path)
+    try:
+        with fh:
+            data = fh.read()
+    except (OSError, ValueError) as e:
+        raise read_error(name, e) from None
     if not data:
         raise DataError(f"Cannot use {name!r}: the file is empty.")
     try:
         text = data.decode(encoding)
-    except UnicodeDecodeError as e:
-        bad = " ".join(f"0x{b:02x}" for b in e.object[e.start:min(e.end, e.start + 4)])
-        raise DataError(f"Cannot decode {name!r} as {encoding}: invalid byte(s) {bad} at byte "
-                        f"offset {e.start} ({e.reason}). Pass the file's encoding, "
-                        f"e.g. encoding='latin-1'.") from None
     except UnicodeError as e:
-        raise DataError(f"Cannot decode {name!r} as {encoding}: {e}.") from None
+        raise decode_error(name, encoding, e) from None
     if not text:
         raise DataError(f"Cannot use {name!r}: it holds no text once decoded as {encoding}.")
     return text

@@ -18,6 +18,11 @@ from .checkpoint_format import (FORMAT, FORMAT_VERSION, NUMERIC_KINDS, _MAX_NDIM
 
 
 
+#: How often load_checkpoint lists the generations again when a concurrent writer removed every
+#: one it listed before it could read them.
+_LISTINGS = 20
+
+
 def _read_record(path: Path) -> dict:
     def no_duplicates(pairs):
         keys = [k for k, _ in pairs]
@@ -214,19 +219,29 @@ def load_checkpoint(directory, *, name: str = "checkpoint", max_elements: int = 
     if not gens:
         raise CheckpointError(f"No checkpoint named '{name}' in '{directory}' "
                               f"(no {name}-NNNNNNNN.json record).")
-    problems = []
-    for gen in reversed(gens):
-        try:
-            result = _load_generation(directory, name, gen, max_elements)
-        except _SizeLimitError:
-            raise  # Not a broken file: older generations are no answer to a too-small limit.
-        except CheckpointError as e:
-            problems.append(f"generation {gen}: {e}")
-            continue
-        if problems:
-            warnings.warn(f"Checkpoint '{name}' in '{directory}': newer generations are broken, "
-                          f"loaded generation {gen}. " + " ".join(problems), RuntimeWarning,
-                          stacklevel=2)
-        return result
+    # A training run may be writing here: each save commits a new generation, then removes old
+    # ones. A generation whose record vanished after the listing was removed by such a writer
+    # (not broken): it is skipped, and when every listed one vanished, the listing is redone.
+    for _ in range(_LISTINGS):
+        problems = []
+        for gen in reversed(gens):
+            try:
+                result = _load_generation(directory, name, gen, max_elements)
+            except _SizeLimitError:
+                raise  # Not a broken file: older generations are no answer to a too-small limit.
+            except CheckpointError as e:
+                if not (directory / _file_names(name, gen)[1]).exists():
+                    continue                       # removed by a concurrent save since the listing
+                problems.append(f"generation {gen}: {e}")
+                continue
+            if problems:
+                warnings.warn(f"Checkpoint '{name}' in '{directory}': newer generations are broken, "
+                              f"loaded generation {gen}. " + " ".join(problems), RuntimeWarning,
+                              stacklevel=2)
+            return result
+        again = list_generations(directory, name)
+        if not again or again == gens:
+            break                                  # nothing changed: the listed ones are broken
+        gens = again
     raise CheckpointError(f"No loadable checkpoint named '{name}' in '{directory}'. "
                           + " ".join(problems))

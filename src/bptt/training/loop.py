@@ -11,7 +11,8 @@ streams' start), its gradient is clipped, and the optimizer takes one step. Ever
 steps the validation loss is measured and one line is appended to DIR/metrics.jsonl; every
 `checkpoint_every` steps (and at the end, and on Ctrl-C) a checkpoint is written atomically.
 `resume=True` continues from DIR's last checkpoint and ends with bitwise the same parameters as
-an uninterrupted run.
+an uninterrupted run. While training, DIR is locked (bptt.io.run_lock): a second train() on the
+same DIR, in this process or another, raises RunLockedError before it reads or removes anything.
 """
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ from ..io.checkpoint import checkpoint_exists, remove_checkpoints
 from .clipping import clip_by_norm, clip_by_value
 from ..data import StreamBatcher
 from .optim import make_optimizer
+from ..io.run_lock import RunLock, RunLockedError  # noqa: F401  (RunLockedError: re-exported)
 from ..io.saving import load_training_state, save_training_state
 
 CLIP_MODES = ("norm", "value", "none")
@@ -43,7 +45,9 @@ class TrainingError(RuntimeError):
 
 class ResumeError(ValueError):
     """A run that cannot start as asked: an output directory that already holds a checkpoint,
-    or a checkpoint made with other settings, data or model (a usage error: exit status 2)."""
+    or a checkpoint made with other settings, data or model (a usage error: exit status 2).
+    A directory that another process is training in raises `RunLockedError` (bptt.io.run_lock),
+    also a ValueError, before anything there is read or removed."""
 
 
 @dataclass
@@ -117,23 +121,31 @@ class _InterruptFlag:
             signal.signal(signal.SIGINT, self._old)
 
 
-def evaluate(model, ids, batch: int, seq_len: int, max_chars: int = 100_000) -> float:
-    """Mean loss per character (nats) over the first max_chars ids, in B streams, state carried."""
+def evaluate(model, ids, batch: int, seq_len: int, max_chars: Optional[int] = 100_000) -> float:
+    """Mean loss per character (nats) over the first max_chars ids (None: all of them), in B
+    streams, state carried. batch=1 is one stream over the whole text, the number other tools
+    report. The ids may be a memory map larger than memory (bptt.data.open_corpus): they are
+    read window by window, never copied whole, and checked (0 <= id < V) as they are read."""
     o = "evaluate"
     batch, seq_len = v.check_int(batch, "batch", o), v.check_int(seq_len, "seq_len", o)
-    max_chars = v.check_int(max_chars, "max_chars", o, minimum=2)
-    ids = v.check_token_ids(ids, "ids", o, (None,), model.input_size)
+    if max_chars is not None:
+        max_chars = v.check_int(max_chars, "max_chars", o, minimum=2)
+    ids = v.as_array(ids, "ids", o)                          # a view: no copy of a memmap
+    v.check_token_ids(ids[:0] if ids.ndim == 1 else ids, "ids", o, (None,), model.input_size)
     ids = ids[:max_chars]
     B = max(1, min(batch, (len(ids) - 1) // (seq_len + 1)))
     if len(ids) < B * 2:
         raise ValueError(f"The validation text is too short ({len(ids)} characters) to evaluate.")
     L = (len(ids) - 1) // B                               # inputs per stream
     L = max(1, L)
-    xs = ids[: B * L].reshape(B, L).T                     # (L, B)
-    ys = ids[1: B * L + 1].reshape(B, L).T
+    xs = ids[: B * L].reshape(B, L)                       # (B, L) views of the ids
+    ys = ids[1: B * L + 1].reshape(B, L)
     h, total = model.zero_state(B), 0.0
     for p in range(0, L, seq_len):
-        x, y = xs[p:p + seq_len], ys[p:p + seq_len]
+        x = v.check_token_ids(np.ascontiguousarray(xs[:, p:p + seq_len].T), "ids", o,
+                              (None, B), model.input_size)          # (k, B) intp
+        y = v.check_token_ids(np.ascontiguousarray(ys[:, p:p + seq_len].T), "ids", o,
+                              (None, B), model.input_size)
         loss, h = model._forward_loss(x, y, h, np.ones(x.shape, dtype=model.dtype))
         total += loss * B                                  # loss is summed over t, meaned over B
     return total / (B * L)
@@ -156,12 +168,19 @@ def train(model, data, config: TrainConfig) -> History:
                          f"classes, but the data's vocabulary has {data.vocab.size} characters: "
                          f"build it with input_size = output_size = {data.vocab.size}.")
     out = Path(cfg.out) if cfg.out else None
+    if out is None:
+        return _train(model, data, cfg, None)
+    out.mkdir(parents=True, exist_ok=True)
+    with RunLock(out):                          # one writer per run, before anything is read or removed
+        return _train(model, data, cfg, out)
+
+
+def _train(model, data, cfg: TrainConfig, out: Optional[Path]) -> History:
     opt = make_optimizer(cfg.optimizer, cfg.lr)
     batcher = StreamBatcher(data.train_ids, cfg.batch, cfg.seq_len, stride=cfg.stride)
     h = model.zero_state(cfg.batch)
     step, acc, history = 0, {"loss": 0.0, "chars": 0, "steps": 0}, History()
     if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
         limit = 4 * sum(p.size for p in model.params.values()) + 10_000_000   # params + optimizer
         if cfg.resume and (state := load_training_state(out, model_kind=model.kind,
                                                         max_elements=limit)) is not None:
