@@ -50,20 +50,22 @@ def test_sample_and_eval(trained, corpus):
     assert r.returncode == 0, r.stderr
     res = json.loads(r.stdout)
     text = corpus.read_text(encoding="utf-8")
-    assert res["chars"] == len(text) and res["loss"] == pytest.approx(res["bpc"] * np.log(2), rel=1e-12)
-    # Bits per character from the model's own loss, in float64, over the same streams: `bptt eval`
-    # reads the text as B = 32 streams (fewer for a short text) of L characters each, the state
-    # carried across its chunks, so one forward over each whole stream gives the same J.
+    assert res["chars"] == len(text) - 1 and res["loss"] == pytest.approx(res["bpc"] * np.log(2), rel=1e-12)
+    # Bits per character from the model's own loss, in float64: `bptt eval` reads the whole text as
+    # one stream (every character but the first is predicted), the state carried across its
+    # chunks, so one forward over the whole stream gives the same J.
     model, vocab, _ = load_model(out)
     twin = type(model)(**{**model.config(), "dtype": "float64"})
     for k, p in model.params.items():
         twin.params[k][...] = p
     ids = vocab.encode(text)
-    B = min(32, (len(ids) - 1) // 101)
-    L = (len(ids) - 1) // B                                         # characters per stream
-    xs, ys = ids[:B * L].reshape(B, L).T, ids[1:B * L + 1].reshape(B, L).T     # (L, B)
-    bpc = twin.loss(xs, ys) / L / np.log(2)                         # J: Σ over t, mean over b
+    xs, ys = ids[:-1, None], ids[1:, None]                          # (T, 1): one stream
+    bpc = twin.loss(xs, ys) / (len(ids) - 1) / np.log(2)            # J: Σ over t
     assert res["bpc"] == pytest.approx(bpc, rel=1e-5)               # the model runs in float32
+    r = bptt("eval", out, corpus, "--json", "--max-chars", 1001)   # the first 1000 predictions
+    head = json.loads(r.stdout)
+    assert head["chars"] == 1000
+    assert head["bpc"] == pytest.approx(twin.loss(xs[:1000], ys[:1000]) / 1000 / np.log(2), rel=1e-5)
     # An independent bound: the entropy of the text's character frequencies (3.88 bits; guessing
     # uniformly over its 21 characters gives log2 21 = 4.39), the best that ignores the context.
     counts = np.unique(list(text), return_counts=True)[1]

@@ -30,7 +30,7 @@ def check_writable_dir(path) -> Path:
 
 # The options of one cell: (argument, its config key, the model kind it belongs to).
 CELL_OPTIONS = (("activation", "activation", "rnn"), ("peepholes", "peepholes", "lstm"),
-                ("reset", "reset", "gru"))
+                ("forget_bias", "forget_bias", "lstm"), ("reset", "reset", "gru"))
 
 
 def cell_options(args) -> dict:
@@ -38,12 +38,41 @@ def cell_options(args) -> dict:
     config = {}
     for arg, key, kind in CELL_OPTIONS:
         value = getattr(args, arg, None)
-        if value in (None, False):
+        if value is None or value is False:                 # not given (0.0 is a value)
             continue
         if args.model != kind:
-            raise UsageError(f"--{arg} applies to --model {kind}, not --model {args.model}.")
+            flag = arg.replace("_", "-")
+            raise UsageError(f"--{flag} applies to --model {kind}, not --model {args.model}.")
         config[key] = value
     return config
+
+
+def training_data(args, out_dir):
+    """(data, a description): a prepared corpus (--data), FILES encoded once into a memory-mapped
+    cache beside the run (DIR/corpus/, reused while the files are unchanged), or the built-in
+    corpus in memory."""
+    from ..data.tokens import open_corpus
+    from ..io.corpus import cached_corpus
+    data_dir = getattr(args, "data", None)
+    if data_dir and args.files:
+        raise UsageError("give either FILES or --data DATA, not both.")
+    if data_dir:
+        return open_corpus(data_dir, val_fraction=args.val_fraction), f"the prepared corpus {data_dir}"
+    if args.files:
+        data = cached_corpus(args.files, out_dir, encoding=args.encoding,
+                             val_fraction=args.val_fraction, progress=not args.no_progress)
+        return data, ", ".join(args.files)
+    text = builtin_corpus(args.max_chars)
+    source = f"the built-in corpus (Python's standard library source, {len(text):,} characters)"
+    return CharData.from_text(text, val_fraction=args.val_fraction), source
+
+
+def run_prepare(args, out=print) -> int:
+    from ..io.corpus import prepare_corpus
+    path = prepare_corpus(args.files, args.out, encoding=args.encoding,
+                          val_fraction=args.val_fraction, progress=not args.no_progress)
+    out(f"prepared corpus written to {path}; train on it with `bptt train --data {path}`")
+    return 0
 
 
 def run_train(args, out=print) -> int:
@@ -58,14 +87,9 @@ def run_train(args, out=print) -> int:
                       seed=args.seed, out=args.out, resume=args.resume,
                       overwrite=getattr(args, "overwrite", False),
                       progress=not args.no_progress).validate()
+    options = cell_options(args)                         # usage errors before any data is read
     out_dir = check_writable_dir(args.out)
-    if args.files:
-        text = load_text(args.files, encoding=args.encoding)
-        source = ", ".join(args.files)
-    else:
-        text = builtin_corpus(args.max_chars)
-        source = f"the built-in corpus (Python's standard library source, {len(text):,} characters)"
-    data = CharData.from_text(text, val_fraction=args.val_fraction)
+    data, source = training_data(args, out_dir)
     need = cfg.batch * (cfg.seq_len + 1)
     if len(data.train_ids) < need:
         raise DataError(f"The training text is too short: {len(data.train_ids)} characters after "
@@ -74,7 +98,7 @@ def run_train(args, out=print) -> int:
     V = data.vocab.size
     config = {"input_size": V, "hidden_size": args.hidden, "output_size": V, "dtype": args.dtype}
     config["num_layers"] = getattr(args, "layers", 1)
-    config.update(cell_options(args))
+    config.update(options)
     model = build_model(args.model, config, seed=args.seed)
     out(f"training {model!r} on {source}: {len(data.train_ids):,} training and "
         f"{len(data.val_ids):,} validation characters")
@@ -112,11 +136,13 @@ def run_eval(args, out=print) -> int:
     if len(text) < 2:
         raise DataError(f"{', '.join(args.files)}: need at least 2 characters to evaluate.")
     ids = vocab.encode(text)
-    loss = evaluate(model, ids, batch=32, seq_len=100, max_chars=len(ids))
+    max_chars = getattr(args, "max_chars", None)
+    loss = evaluate(model, ids, batch=1, seq_len=100, max_chars=max_chars)   # one stream: all of it
+    n = min(max_chars or len(ids), len(ids)) - 1                               # characters predicted
     if args.json:
-        out(json.dumps({"loss": loss, "bpc": loss / math.log(2), "chars": len(ids)}))
+        out(json.dumps({"loss": loss, "bpc": loss / math.log(2), "chars": n}))
     else:
-        out(f"{len(ids):,} characters: loss {loss:.4f} nats/char, {loss / math.log(2):.4f} bits/char")
+        out(f"{n:,} characters predicted: loss {loss:.4f} nats/char, {loss / math.log(2):.4f} bits/char")
     return 0
 
 

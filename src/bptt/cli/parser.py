@@ -35,6 +35,7 @@ _positive_int = _number(int, lambda v: v >= 1, "a whole number >= 1")
 _seed = _number(int, lambda v: v >= 0, "a whole number >= 0")
 _positive_float = _number(float, lambda v: 0 < v < float("inf"), "a finite number > 0")
 _fraction = _number(float, lambda v: 0 < v < 1, "a number in (0, 1)")
+_finite_float = _number(float, lambda v: abs(v) < float("inf"), "a finite number")
 
 
 def _add_train(sub):
@@ -49,6 +50,10 @@ def _add_train(sub):
                    help="the SimpleRNN's g (default tanh)")
     t.add_argument("--reset", choices=["after", "before"], default=None,
                    help="the GRU's reset gate: after W_n h (PyTorch's, the default) or before")
+    t.add_argument("--forget-bias", type=_finite_float, default=None,
+                   help="the LSTM's initial forget-gate bias b_f (default 0, as PyTorch)")
+    t.add_argument("--data", metavar="DATA", default=None,
+                   help="a corpus prepared with `bptt prepare` (instead of FILES)")
     t.add_argument("--hidden", type=_positive_int, default=256)
     t.add_argument("--seq-len", type=_positive_int, default=50, help="k2: steps back-propagated")
     t.add_argument("--stride", type=_positive_int, default=None, help="k1: new steps per update")
@@ -100,7 +105,18 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("files", nargs="+", metavar="FILES")
     e.add_argument("--json", action="store_true")
     e.add_argument("--encoding", default="utf-8")
+    e.add_argument("--max-chars", type=_number(int, lambda v: v >= 2, "a whole number >= 2"), default=None,
+                   help="evaluate only the first N characters (default: the whole text)")
     e.set_defaults(func="run_eval")
+    pr = sub.add_parser("prepare", help="encode text files once into a memory-mapped token file",
+                        description="Stream FILES into DATA/tokens.bin (uint8/16/32 ids) and "
+                                    "DATA/corpus.json; `bptt train --data DATA` reads it.")
+    pr.add_argument("files", nargs="+", metavar="FILES")
+    pr.add_argument("--out", required=True, metavar="DATA")
+    pr.add_argument("--encoding", default="utf-8")
+    pr.add_argument("--val-fraction", type=_fraction, default=0.1)
+    pr.add_argument("--no-progress", action="store_true")
+    pr.set_defaults(func="run_prepare")
     x = sub.add_parser("explain", help="write the interactive BPTT explorer page")
     x.add_argument("--model", metavar="DIR")
     x.add_argument("--input", metavar="TEXT")

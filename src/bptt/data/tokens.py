@@ -113,9 +113,10 @@ def _code_point_chunks(path, encoding: str, chunk_bytes: int, bar=None):
 
 
 def _progress(total: int, desc: str, progress: bool):
+    """A bar that appears only once a pass has taken a second (small files stay silent)."""
     from tqdm import tqdm
     return tqdm(total=total, unit="B", unit_scale=True, desc=desc, disable=not progress,
-                mininterval=0.5)
+                mininterval=0.5, delay=1.0)
 
 
 def scan_vocab(paths, *, encoding: str = "utf-8", chunk_bytes: int = CHUNK_BYTES,
