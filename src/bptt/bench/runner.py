@@ -144,7 +144,8 @@ def run_bench(configs=None, threads=(1, 2), seconds: float = 3.0, train_step: bo
     try:
         import torch  # noqa: F401
     except ImportError:
-        raise RuntimeError("bptt bench compares against PyTorch: pip install 'bptt[torch]'") from None
+        raise ImportError("bptt bench compares against PyTorch, which is not installed: "
+                          "pip install 'bptt[torch]'") from None
     chosen = list(CONFIGS.values()) if configs is None else [
         c if isinstance(c, Config) else CONFIGS.get(c, c) for c in configs]
     unknown = [c for c in chosen if not isinstance(c, Config)]

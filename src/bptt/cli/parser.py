@@ -147,7 +147,13 @@ def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["bench"]:                  # its own options: see bptt.bench.runner
         from ..bench.runner import main as bench_main
-        return bench_main(argv[1:])
+        try:
+            return bench_main(argv[1:])
+        except ImportError as e:               # an optional extra that is not installed
+            if "--debug" in argv:
+                raise
+            print(f"bptt bench: error: {e}", file=sys.stderr)
+            return 2
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
@@ -162,7 +168,8 @@ def main(argv=None) -> int:
             raise
         print(f"bptt {args.command}: {e}", file=sys.stderr)
         return 1
-    except (ValueError, TypeError, OSError) as e:      # usage, data and file errors
+    except (ValueError, TypeError, OSError, ImportError) as e:   # usage, data and file errors,
+                                                                 # and an extra not installed
         if args.debug:
             raise
         print(f"bptt {args.command}: error: {e}", file=sys.stderr)
