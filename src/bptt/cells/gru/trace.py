@@ -40,13 +40,13 @@ import numpy as np
 
 from ... import _validate as v
 from ...nn.losses import loss_and_error, output_fn
-from ..tracing import check_size
+from ..tracing import ByLayerSource, check_size
 from .reference import GATES, layer_backward, sequence_backward, sequence_forward
 from .results import GRUForward
 
 
 @dataclass
-class GRUTrace:
+class GRUTrace(ByLayerSource):
     model: object
     x: np.ndarray
     y: np.ndarray
@@ -66,24 +66,10 @@ class GRUTrace:
     def _check_size(self, what, shape):
         check_size(what, shape, self.max_bytes)
 
-    def by_source(self, layer: int = -1) -> dict:
-        """{"h": (T, T, B, H)}: [s, t] = ∂L(s)/∂h(t) of `layer`."""
-        L = len(self._layers)
-        if isinstance(layer, bool) or not isinstance(layer, (int, np.integer)) or not -L <= layer < L:
-            raise ValueError(f"The 'layer' argument of GRUTrace.by_source must be an int in "
-                             f"[{-L}, {L}). Got {layer!r}.")
-        layer = int(layer) % L
-        if layer not in self._cache:
-            T, B, H = self.forward.h.shape
-            self._check_size("errors_by_source", (T, T, B, H))
-            self._cache[layer] = errors_by_source(self._layers, self.errors["o"], self.model.params,
-                                                  layer)
-        return self._cache[layer]
+    source_paths = ("h",)
 
-    @property
-    def errors_by_source(self) -> dict:
-        """The top layer's by_source(): {"h": (T, T, B, H)}."""
-        return self.by_source(-1)
+    def _errors_by_source(self, layer):
+        return errors_by_source(self._layers, self.errors["o"], self.model.params, layer)
 
     @property
     def flow(self) -> np.ndarray:

@@ -38,7 +38,7 @@ import numpy as np
 from ... import _validate as v
 from ...nn.losses import loss_and_error, output_fn
 from .reference import GATES, layer_backward, sequence_backward, sequence_forward
-from ..tracing import check_size
+from ..tracing import ByLayerSource, check_size
 from .results import LSTMForward
 
 ERROR_NAMES = {"y": "h", "c": "c", "z_hat": "z_hat", "i_hat": "i_hat", "f_hat": "f_hat",
@@ -46,7 +46,7 @@ ERROR_NAMES = {"y": "h", "c": "c", "z_hat": "z_hat", "i_hat": "i_hat", "f_hat": 
 
 
 @dataclass
-class LSTMTrace:
+class LSTMTrace(ByLayerSource):
     model: object
     x: np.ndarray
     y: np.ndarray
@@ -66,24 +66,10 @@ class LSTMTrace:
     def _check_size(self, what, shape):
         check_size(what, shape, self.max_bytes)
 
-    def by_source(self, layer: int = -1) -> dict:
-        """{"c", "h"}, each (T, T, B, H): [s, t] = ∂L(s)/∂c(t) and ∂L(s)/∂y(t) of `layer`."""
-        L = len(self._layers)
-        if isinstance(layer, bool) or not isinstance(layer, (int, np.integer)) or not -L <= layer < L:
-            raise ValueError(f"The 'layer' argument of LSTMTrace.by_source must be an int in "
-                             f"[{-L}, {L}). Got {layer!r}.")
-        layer = int(layer) % L
-        if layer not in self._cache:
-            T, B, H = self.forward.h.shape
-            self._check_size("errors_by_source", (2, T, T, B, H))
-            self._cache[layer] = errors_by_source(self._layers, self.errors["o"], self.model.params,
-                                                  layer)
-        return self._cache[layer]
+    source_paths = ("c", "h")
 
-    @property
-    def errors_by_source(self) -> dict:
-        """The top layer's by_source(): {"c", "h"} each (T, T, B, H)."""
-        return self.by_source(-1)
+    def _errors_by_source(self, layer):
+        return errors_by_source(self._layers, self.errors["o"], self.model.params, layer)
 
     @property
     def flow(self) -> np.ndarray:
