@@ -58,7 +58,7 @@ class Session:
         assert [m for m in self.console if m[0] == "error"] == []
         if loaded_from_file:
             assert self.requests, "the page itself should have been requested"
-        assert all(u.startswith(("file://", "data:", "about:")) for u in self.requests), self.requests
+        assert all(u.startswith(("file://", "data:", "about:", "blob:")) for u in self.requests), self.requests
 
 
 @pytest.fixture

@@ -293,10 +293,18 @@ def test_screenshot(session, lab_file, tmp_path):
     page.evaluate("() => { bpttLab.set({text: 'hello hello', hidden: 6, k2: 4, clip_mode: 'norm', clip: 1, optimizer: 'adam', lr: 0.03}); bpttLab.train(40); }")
     assert page.evaluate("() => document.documentElement.scrollWidth") <= 1040      # works from 1024 px
     out = (ROOT / "docs" / "figures" / "lab.png") if os.environ.get("BPTT_WRITE_SCREENSHOTS") == "1" else tmp_path / "lab.png"
-    page.screenshot(path=str(out), full_page=True)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.evaluate("""() => { bpttLab.set({hidden: 4}); const T = bpttLab.state().T;
+        for (let i = 0; i < 2 * T + 1; i++) document.getElementById('bptt-next').click();   // every error drawn
+        window.scrollTo(0, 0); }""")
+    for sel in ("#lab-form", "#bptt-net"):                            # the controls and the network
+        box = page.locator(sel).bounding_box()
+        assert box["y"] < 600 and box["height"] > 0, sel
+    page.screenshot(path=str(out))                                    # the top of the page, 1280×900
     from PIL import Image
     im = np.asarray(Image.open(out).convert("L"), dtype=float)
-    assert im.shape[1] >= 1024 and im.std() > 10                      # not blank
+    assert im.shape == (900, 1280) and im.std() > 10                   # not blank
+    assert out.stat().st_size < 200_000
     page.emulate_media(media="print")
     assert page.evaluate("() => getComputedStyle(document.getElementById('lab-form')).display") == "none"
     session.check_clean()

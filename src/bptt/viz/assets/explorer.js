@@ -19,6 +19,8 @@ function numify(v) {
 // The trace: the embedded JSON, or (on the lab page, which builds the explorer anew for every
 // change) the payload the lab passes in as PAYLOAD.
 var RAW = typeof PAYLOAD !== "undefined" ? PAYLOAD : JSON.parse($("bptt-trace").textContent), d = {};
+// HOOKS (the lab): {detail(box, node)} called after the equation panel is drawn
+var HOOK = typeof HOOKS !== "undefined" && HOOKS ? HOOKS : {};
 Object.keys(RAW).forEach(function (k) { d[k] = k === "config" ? RAW[k] : numify(RAW[k]); });
 var cfg = d.config, T = cfg.T, B = cfg.B, H = cfg.hidden_size, O = cfg.output_size;
 var DIN = cfg.input_size, TOK = cfg.tokens, SOFT = cfg.output === "softmax";
@@ -91,9 +93,9 @@ function at(key, o) {        // data attributes of a displayed number
   return s;
 }
 // ‖∂L(s)/∂·(t)‖ of every errors_by_source kind ("a", "h" of a SimpleRNN; "c", "h" of an LSTM;
-// "h" of a GRU)
+// "h" of a GRU); none while the lab trains (its payload then has errors_by_source null)
 var NORMS = {}, BARMAX = {o: 0};
-Object.keys(d.errors_by_source).forEach(function (k) {
+Object.keys(d.errors_by_source || {}).forEach(function (k) {
   NORMS[k] = []; BARMAX[k] = 0;
   for (var s = 0; s < T; s++) {
     NORMS[k].push([]);
@@ -109,6 +111,7 @@ for (var t0 = 0; t0 < T; t0++) for (var b0 = 0; b0 < B; b0++) {
 }
 function shares(kind, t, b) {   // [[s, ‖∂L(s)/∂kind(t)‖], ...] for s = t .. T−1
   var out = [];
+  if (kind !== "o" && !NORMS[kind]) return out;
   for (var s = t; s < T; s++) out.push([s, kind === "o" ? (s === t ? norm(d.errors.o[t][b]) : 0) : NORMS[kind][s][t][b]]);
   return kind === "o" ? out.slice(0, 1) : out;
 }
@@ -164,7 +167,7 @@ function lineSVG(id, path, dir, cls) {         // a connection without an arrowh
 }
 function svgOpen(w, h) {
   var p = phase(st.k), s = '<svg id="bptt-svg" width="' + w + '" height="' + h + '" viewBox="0 0 ' + w + " " + h +
-    '" role="img" aria-label="The network unfolded in time"><defs>';
+    '" role="group" aria-label="The network unfolded in time: every value and error is a number inside"><defs>';
   [["bptt-arrow", "#b5bec8", 6], ["bptt-arrow-f", "#1f6feb", 6], ["bptt-arrow-b", "#a21caf", 6],
    ["bptt-carrow", "#6e7781", 3.2], ["bptt-carrow-f", "#1f6feb", 3.2], ["bptt-carrow-b", "#a21caf", 3.2]].forEach(function (m) {
     if (m[2] < 6 && cfg.kind === "rnn") return;        // the LSTM's cell path, the GRU's direct path
@@ -404,7 +407,10 @@ function render() {
   $("bptt-grads").innerHTML = gradsHTML();
   renderDetail();
 }
-function renderDetail() { $("bptt-detail").innerHTML = MODEL.detail(st.hover || st.pinned); }
+function renderDetail() {
+  $("bptt-detail").innerHTML = MODEL.detail(st.hover || st.pinned);
+  if (HOOK.detail) HOOK.detail($("bptt-detail"), st.hover || st.pinned);
+}
 function go(k) {
   st.k = Math.max(0, Math.min(N - 1, k));
   render();

@@ -98,7 +98,7 @@ var FACTORIES = {};
 function explorerFactory(kind) {
   if (!FACTORIES[kind]) {
     var src = document.getElementById("bptt-src-explorer").textContent + document.getElementById("bptt-src-" + kind).textContent;
-    FACTORIES[kind] = new Function("PAYLOAD", '"use strict";\n' + src + "\nreturn start();\n//# sourceURL=bptt-explorer-" + kind + ".js");
+    FACTORIES[kind] = new Function("PAYLOAD", "HOOKS", '"use strict";\n' + src + "\nreturn start();\n//# sourceURL=bptt-explorer-" + kind + ".js");
   }
   return FACTORIES[kind];
 }

@@ -5,7 +5,7 @@
 // deterministic. The options of bpttLab.set are checked here, with messages naming the option,
 // the expectation and the value.
 var OPTIONS = ["text", "task", "kind", "activation", "peepholes", "reset", "hidden", "seed", "rho",
-               "mask", "k2", "clip_mode", "clip", "optimizer", "lr", "init"];
+               "mask", "k2", "clip_mode", "clip", "optimizer", "lr", "init", "side_by_side"];
 var MODEL_KEYS = ["task", "kind", "activation", "peepholes", "reset", "hidden", "seed", "rho"];
 var TASKS = ["next", "many-to-one", "series"];
 
@@ -47,6 +47,7 @@ function applyOptions(S, options, embedded) {
   choice(N.optimizer, "optimizer", E.OPTIMIZERS);
   positive(N.lr, "lr", 1000);
   choice(N.init, "init", embedded ? ["model", "seed"] : ["seed"]);
+  if (typeof N.side_by_side !== "boolean") bad("side_by_side", "true or false", N.side_by_side);
   // a change of the model or of the characters outside its vocabulary: a fresh model from the seed
   var modelChange = MODEL_KEYS.some(function (k) { return k in o && JSON.stringify(o[k]) !== JSON.stringify(S[k]); });
   if (!("init" in o) && N.init === "model" && (modelChange || N.task === "series" ||
@@ -72,14 +73,30 @@ function initialModel(S, pr, embedded) {
     input_size: pr.D, hidden_size: S.hidden, output_size: pr.O, output: pr.output, seed: S.seed, rho: S.rho});
 }
 
-/** A run: the model at its initial parameters, with the optimizer and history to train it. */
+/**
+ * A run: the model at its initial parameters, with the optimizer and history to train it, and
+ * (side by side) cmp = {rnn, lstm}: the SimpleRNN (tanh) and the LSTM of the comparison, fresh from
+ * the same seed on the same problem, trained in lockstep with the same optimizer settings; null
+ * where the lab's own model is of that kind (the comparison then shows the lab's model).
+ */
 function newRun(S, embedded) {
   var pr = problemOf(S, embedded), model = initialModel(S, pr, embedded);
   return {pr: pr, model: model, opt: E.makeOptimizer(S.optimizer, S.lr), history: E.newHistory(model),
-          gnorms: [], clipped: [], key: runKey(S)};
+          gnorms: [], clipped: [], cmp: {rnn: S.kind === "rnn" ? null : companion(S, pr, "rnn"),
+                                         lstm: S.kind === "lstm" ? null : companion(S, pr, "lstm")}};
 }
-function runKey(S) {
-  var k = {}; OPTIONS.forEach(function (n) { k[n] = S[n]; }); return JSON.stringify(k);
+function companion(S, pr, kind) {
+  var m = E.createModel({kind: kind, activation: "tanh", peepholes: S.peepholes, input_size: pr.D, hidden_size: S.hidden,
+                         output_size: pr.O, output: pr.output, seed: S.seed, rho: S.rho});
+  return {model: m, opt: E.makeOptimizer(S.optimizer, S.lr), history: E.newHistory(m)};
+}
+function trainOptions(S, opt) {
+  return {optimizer: opt, clip_mode: S.clip_mode, clip: S.clip_mode === "none" ? null : S.clip, k2: S.k2};
+}
+/** The comparison's model of a kind: the lab's own, or the companion (fresh, untrained, when side by side is off). */
+function compareSide(run, S, kind) {
+  if (S.kind === kind) return {model: run.model, history: run.history, own: true};
+  return S.side_by_side ? run.cmp[kind] : companion(S, run.pr, kind);
 }
 /**
  * n updates, as bpttEngine.train does each one (the loss and gradient at the current parameters,
@@ -97,19 +114,23 @@ function trainRun(run, S, n) {
     run.history.losses.push(r.loss);
     run.gnorms.push(c.norm_before);
     run.clipped.push(c.norm_after);
+    if (S.side_by_side) ["rnn", "lstm"].forEach(function (k) {     // the comparison, in lockstep
+      var m = run.cmp[k];
+      if (m && m.history.losses.length === run.history.losses.length - 1) E.train(m.model, pr, trainOptions(S, m.opt), 1, m.history);
+    });
   }
   return losses;
 }
-function exportRun(run, S) {
-  return E.exportLab(run.model, engineProblem(run.pr), {optimizer: E.makeOptimizer(S.optimizer, S.lr),
-    clip_mode: S.clip_mode, clip: S.clip_mode === "none" ? null : S.clip, k2: S.k2,
-    text: S.text, vocab: run.pr.vocab}, run.history);
+function exportRun(run, S, side) {
+  var m = side ? compareSide(run, S, side) : run;
+  return E.exportLab(m.model, engineProblem(run.pr), Object.assign(trainOptions(S, E.makeOptimizer(S.optimizer, S.lr)),
+    {text: S.text, vocab: run.pr.vocab}), m.history);
 }
 
 // ---- the URL fragment: the state, the updates taken, and a lesson's visible controls ----------
 var URL_KEYS = {text: "text", task: "task", kind: "kind", activation: "act", peepholes: "peep", reset: "reset",
   hidden: "H", seed: "seed", rho: "rho", mask: "mask", k2: "k2", clip_mode: "clipmode", clip: "clip",
-  optimizer: "opt", lr: "lr", init: "init"};
+  optimizer: "opt", lr: "lr", init: "init", side_by_side: "sbs"};
 function toFragment(S, steps, lesson) {
   var q = new URLSearchParams();
   if (lesson) { q.set("lesson", lesson.title); q.set("show", lesson.show.join(",")); }
@@ -127,7 +148,7 @@ function fromFragment(hash) {
     if (!q.has(URL_KEYS[k])) return;
     var v = q.get(URL_KEYS[k]);
     if (num.indexOf(k) >= 0) o[k] = v === "" ? null : Number(v);
-    else if (k === "peepholes") o[k] = v === "1";
+    else if (k === "peepholes" || k === "side_by_side") o[k] = v === "1";
     else if (k === "mask") o[k] = v === "all" || v === "last" ? v : v.split("").map(Number);
     else o[k] = v;
   });

@@ -8,6 +8,8 @@
 //   bpttLab.train(n)      n updates, synchronously → their losses
 //   bpttLab.export()      the experiment for bptt.load_lab_export (bpttEngine.exportLab)
 //   bpttLab.state()       {options, steps, T, loss, vocab}; payload(), trace(): what is drawn
+//                          side_by_side: the SimpleRNN and LSTM of the comparison trained in lockstep
+//   bpttLab.compareExport(kind)  the comparison's "rnn" or "lstm" model as an export (its history)
 //   bpttLab.link(), lessonLink(title, show), csv(name), play(), pause()
 var $l = function (id) { return document.getElementById(id); };
 var RAW0 = JSON.parse($l("bptt-trace").textContent), SET = JSON.parse($l("bptt-lab").textContent);
@@ -21,7 +23,7 @@ var EMB = SET.embedded ? {
 var S = {text: SET.text && charsOf(SET.text).length >= 2 && charsOf(SET.text).length <= MAX_CHARS ? SET.text : "hello",
   task: "next", kind: C0.kind, activation: C0.activation || "tanh", peepholes: !!C0.peepholes, reset: C0.reset || "after",
   hidden: Math.min(32, C0.hidden_size), seed: 0, rho: null, mask: "all", k2: null, clip_mode: "none", clip: null,
-  optimizer: "sgd", lr: C0.lr > 0 ? C0.lr : 0.1, init: EMB ? "model" : "seed"};
+  optimizer: "sgd", lr: C0.lr > 0 ? C0.lr : 0.1, init: EMB ? "model" : "seed", side_by_side: true};
 var L = {S: S, run: null, trace: null, view: {param: null, entry: null}, focusS: null, playing: false,
          colour: function (s) { return XP ? XP.srcColour(s) : "#555"; }, focus: focus};
 var XP = null, lesson = null, lastDraw = 0, written = "";
@@ -32,16 +34,37 @@ function recompute(steps) {
   if (steps) trainRun(L.run, S, steps);
 }
 function title() { return "BPTT lab: " + MODEL_NAMES[S.kind] + " reading " + visibleText(S.text); }
+var HOOKS = {detail: function (box, node) { if (node) box.appendChild(fdBlock(L)); }};
 function showExplorer(payload) {
-  var keep = XP ? {k: XP.st.k, param: XP.st.param, kind: XP.kind} : null;
+  var keep = XP ? {k: XP.st.k, param: XP.st.param, kind: XP.kind, hover: XP.st.hover, pinned: XP.st.pinned} : null;
+  var active = document.activeElement && $l("bptt-root").contains(document.activeElement) ? document.activeElement.id : null;
   if (XP) XP.stop();
   var old = $l("bptt-root"), fresh = TEMPLATE.cloneNode(true);
   old.parentNode.replaceChild(fresh, old);
-  XP = explorerFactory(payload.config.kind)(payload);
-  XP.kind = payload.config.kind;
+  XP = startExplorer(payload);
   $l("bptt-title").textContent = payload.config.title;
-  if (keep && keep.kind === XP.kind && payload.params[keep.param]) { XP.st.param = keep.param; XP.go(keep.k); }
-  else if (keep) XP.go(keep.k);
+  if (keep && keep.kind === XP.kind) {
+    if (payload.params[keep.param]) XP.st.param = keep.param;
+    XP.st.hover = keep.hover; XP.st.pinned = keep.pinned;
+  }
+  if (keep) XP.go(keep.k);
+  if (active && $l(active)) $l(active).focus();                  // the keyboard stays where it was
+  fresh.setAttribute("data-lab-steps", String(L.run.history.losses.length));
+}
+function startExplorer(payload) {
+  var xp = explorerFactory(payload.config.kind)(payload, HOOKS);
+  xp.kind = payload.config.kind;
+  $l("bptt-grads").addEventListener("mouseover", function (e) {    // a gradient entry: its check
+    var c = e.target.closest("[data-key][data-i]"), k = c && c.getAttribute("data-key").split(".");
+    if (!c || !L.run || !(k[1] in L.run.model.params)) return;
+    var idx = [c.getAttribute("data-i"), c.getAttribute("data-j")].filter(function (v) { return v !== null; }).map(Number);
+    var same = L.view.param === k[1] && L.view.entry && L.view.entry.join() === idx.join(), box = $l("bptt-detail"), old = box.querySelector(".lab-fdcheck");
+    if (same && old) return;
+    if (!same) { L.view.param = k[1]; L.view.entry = idx; fillParamSelect(Object.keys(L.run.model.params)); drawGrid(L); }
+    if (old) old.remove();
+    box.appendChild(fdBlock(L));
+  });
+  return xp;
 }
 function currentTrace(full) {
   return E.trace(L.run.model, engineProblem(L.run.pr), {by_source: full, jacobians: false});
@@ -60,11 +83,15 @@ function drawAll() {
   writeURL();
   lastDraw = performance.now();
 }
-/** While training: the charts and predictions only, from a trace without the O(T²) parts. */
+/** While training: the unfolded network, the charts, the predictions and the comparison, from a
+ *  trace without the O(T²) parts (the error bars by loss term, the grid and the Jacobians follow
+ *  at the pause). */
 function drawLight() {
   var tr = currentTrace(false);
   L.trace = tr;
-  drawTraining(L, tr);
+  L.payload = explorerPayload(L.run.model, L.run.pr, tr, S.lr, title());
+  showExplorer(L.payload);
+  drawTraining(L, tr); drawCompare(L);
   $l("lab-steps-done").textContent = L.run.history.losses.length + " updates";
   writeURL();
   lastDraw = performance.now();
@@ -140,7 +167,7 @@ function syncControls() {
   $l("lab-rho").value = S.rho === null ? "" : S.rho; $l("lab-k2").value = S.k2 === null ? "" : S.k2;
   $l("lab-mask").value = Array.isArray(S.mask) ? "steps" : S.mask; $l("lab-mask").disabled = S.task === "many-to-one";
   $l("lab-clip-mode").value = S.clip_mode; $l("lab-clip").value = S.clip === null ? "" : S.clip; $l("lab-clip").disabled = S.clip_mode === "none";
-  $l("lab-optimizer").value = S.optimizer; $l("lab-lr").value = S.lr;
+  $l("lab-optimizer").value = S.optimizer; $l("lab-lr").value = S.lr; $l("lab-sbs").checked = S.side_by_side;
   $l("lab-activation").disabled = S.kind !== "rnn"; $l("lab-peepholes").disabled = S.kind !== "lstm"; $l("lab-reset").disabled = S.kind !== "gru";
   $l("lab-steps-done").textContent = L.run.history.losses.length + " updates";
   var v = $l("lab-vocab"), pr = L.run.pr;
@@ -214,6 +241,7 @@ function wire() {
   on("lab-clip", "change", function () { set({clip: num("lab-clip")}); });
   on("lab-optimizer", "change", function () { set({optimizer: $l("lab-optimizer").value}); });
   on("lab-lr", "change", function () { set({lr: num("lab-lr")}); });
+  on("lab-sbs", "change", function () { set({side_by_side: $l("lab-sbs").checked}); });
   on("lab-play", "click", function () { if (L.playing) pause(); else play(); });
   on("lab-step", "click", function () { train(1); });
   on("lab-restart", "click", function () { pause(); recompute(0); drawAll(); });
@@ -251,6 +279,10 @@ function applyLesson() {
 // ---- start -----------------------------------------------------------------------------------
 window.bpttLab = {
   set: set, train: train, export: function () { return exportRun(L.run, S); }, state: state, csv: csv,
+  compareExport: function (kind) {
+    if (kind !== "rnn" && kind !== "lstm") throw new Error("bpttLab.compareExport: kind must be \"rnn\" or \"lstm\"; got " + JSON.stringify(kind));
+    return exportRun(L.run, S, kind);
+  },
   payload: function () { return L.payload; }, trace: function () { return currentTrace(true); },
   link: function () { return toFragment(S, L.run.history.losses.length, lesson); },
   lessonLink: function (t, show) { return toFragment(S, L.run.history.losses.length, {title: String(t), show: show}); },
@@ -261,7 +293,7 @@ try {
   if (location.hash.length > 1) fromURL();
   else {
     recompute(0);                                // the embedded trace, drawn as it came
-    XP = explorerFactory(C0.kind)(RAW0); XP.kind = C0.kind;
+    XP = startExplorer(RAW0); $l("bptt-root").setAttribute("data-lab-steps", "0");
     L.trace = currentTrace(true); L.payload = EMB ? explorerPayload(L.run.model, L.run.pr, L.trace, S.lr, C0.title) : RAW0;
     syncControls();
     var names0 = Object.keys(L.run.model.params);

@@ -101,21 +101,34 @@ function drawTruncation(L, cells, idx, value) {
   var rows = [["∂J/∂θ, full BPTT", value(full), "lab-full"], ["with k2 = " + (k2 === null ? "—" : k2) + " (Σ of the cells not greyed)", value(cut), "lab-cut"],
               ["‖∂J/∂θ‖ before clipping (all parameters)", c.norm_before, "lab-norm-before"], ["after clipping (" + L.S.clip_mode + ")", c.norm_after, "lab-norm-after"],
               ["applied update Δθ (" + L.S.optimizer + ", η = " + L.S.lr + ")", value(delta), "lab-delta"]];
-  var t = el("table", {class: "lab-kv"});
+  var t = el("table", {class: "lab-kv", "aria-label": "The gradient with and without truncation, the norm before and after clipping, the update"});
   rows.forEach(function (r) { var row = el("tr"); row.appendChild(el("th", {}, r[0])); row.appendChild(el("td", {id: r[2]}, fmt4(r[1]))); t.appendChild(row); });
   box.appendChild(t);
   put("lab-trunc", box);
   drawFD(L);
 }
 /** The chosen gradient entry: the analytic value next to a central finite difference of J. */
-function drawFD(L) {
+function fdCheck(L) {
   var run = L.run, name = L.view.param, shape = E.paramShapes(run.model.config)[name];
   var idx = L.view.entry || shape.map(function () { return 0; });
   var an = entryOf(L.trace.grads[name], idx), fd = E.finiteDifference(run.model, engineProblem(run.pr), name, idx, 1e-6);
   var rel = Math.abs(an - fd) / Math.max(1e-12, Math.abs(an) + Math.abs(fd));
-  var p = el("p", {}, "Gradient check of ∂J/∂" + name + "[" + idx.join(",") + "]: analytic " + fmt4(an) + ", finite difference " + fmt4(fd) + " (relative difference " + rel.toExponential(1) + ")");
-  p.setAttribute("data-analytic", String(an)); p.setAttribute("data-fd", String(fd));
-  put("lab-fd", p);
+  return {name: name, idx: idx, an: an, fd: fd, rel: rel,
+          text: "Gradient check of ∂J/∂" + name + "[" + idx.join(",") + "]: analytic " + fmt4(an) + ", finite difference " + fmt4(fd) + " (relative difference " + rel.toExponential(1) + ")"};
+}
+function fdAttrs(e, f) {
+  e.setAttribute("data-param", f.name); e.setAttribute("data-index", f.idx.join(","));
+  e.setAttribute("data-analytic", String(f.an)); e.setAttribute("data-fd", String(f.fd));
+  return e;
+}
+function drawFD(L) { var f = fdCheck(L); put("lab-fd", fdAttrs(el("p", {}, f.text), f)); }
+/** The check inside the equation panel: of the entry chosen in the grid, or of the gradient entry hovered. */
+function fdBlock(L) {
+  var f = fdCheck(L), box = fdAttrs(el("div", {class: "lab-fdcheck"}), f);
+  box.appendChild(el("p", {class: "eqn"}, "∂J/∂" + f.name + "[" + f.idx.join(",") + "] ≈ (J(θ + ε) − J(θ − ε)) / 2ε,  ε = 1e-6"));
+  box.appendChild(el("p", {}, "analytic (BPTT) " + fmt4(f.an) + " · finite difference " + fmt4(f.fd) + " · relative difference " + f.rel.toExponential(1)));
+  box.appendChild(el("p", {class: "muted"}, "The entry chosen in the contribution grid; hover a gradient entry below to check that one."));
+  return box;
 }
 
 // ---- Jacobian norms -----------------------------------------------------------------------------
@@ -130,7 +143,7 @@ function drawJacobians(L, force) {
   var grids = [["‖∂h(s)/∂h(t)‖" + (run.model.config.kind === "lstm" ? " (hidden path)" : ""), tr.jacobian_norms]];
   if (tr.jacobian_norms_c) grids.push(["‖∂c(s)/∂c(t)‖ (cell path)", tr.jacobian_norms_c]);
   grids.forEach(function (g) {
-    var table = el("table", {class: "lab-gridtable jac", "aria-label": g[0]}), head = el("tr");
+    var table = el("table", {class: "lab-gridtable jac", "aria-label": g[0], "data-jac": g === grids[0] ? "h" : "c"}), head = el("tr");
     head.appendChild(el("th", {}, g[0]));
     for (var t = 0; t < T; t++) head.appendChild(el("th", {}, "t=" + t));
     table.appendChild(head);
@@ -139,6 +152,7 @@ function drawJacobians(L, force) {
       for (t = 0; t < T; t++) {
         var v = g[1][s][t][0], td = el("td", {"data-s": String(s), "data-t": String(t)}, t <= s && T <= 10 ? fmt4(v) : null);
         if (t <= s) {
+          td.setAttribute("data-v", String(v));
           var lv = Math.max(-4, Math.min(2, Math.log10(v))), u = (lv + 4) / 6;   // 1e-4 .. 1e2
           td.style.background = "hsl(" + Math.round(230 - 200 * u) + ",70%," + Math.round(92 - 40 * u) + "%)";
           td.title = g[0].replace("(s)", "(" + s + ")").replace("(t)", "(" + t + ")") + " = " + fmt4(v);
@@ -153,13 +167,19 @@ function drawJacobians(L, force) {
 
 // ---- charts -----------------------------------------------------------------------------------
 function lineChart(id, title, ys, colour, log) {
-  var w = 300, h = 130, pad = 28, svg = el("svg", {width: w, height: h, viewBox: "0 0 " + w + " " + h, role: "img", "aria-label": title});
+  var last = ys.length ? fmt4(ys[ys.length - 1]) : "none", w = 300, h = 130, pad = 28;
+  var svg = el("svg", {width: w, height: h, viewBox: "0 0 " + w + " " + h, role: "img",
+                       "aria-label": title + " over " + ys.length + " points" + (ys.length ? ": first " + fmt4(ys[0]) + ", last " + last : "")});
+  var every = Math.ceil(ys.length / 1000), at = [];                    // at most ~1000 points drawn
+  for (var k = 0; k < ys.length; k += every) at.push(k);
+  if (ys.length && at[at.length - 1] !== ys.length - 1) at.push(ys.length - 1);
+  svg.setAttribute("data-index", at.join(",")); svg.setAttribute("data-ys", at.map(function (k) { return String(ys[k]); }).join(","));
   svg.appendChild(el("text", {x: pad, y: 12, class: "lab-ct"}, title + (ys.length ? ": " + fmt4(ys[ys.length - 1]) : "")));
   var f = function (v) { return log ? Math.log10(Math.max(v, 1e-12)) : v; }, vals = ys.map(f).filter(isFinite);
   if (vals.length) {
     var lo = Math.min.apply(null, vals), hi = Math.max.apply(null, vals); if (hi === lo) { hi += 1; lo -= 1; }
-    var n = Math.max(ys.length - 1, 1), pts = ys.map(function (v, i) {
-      return (pad + (w - pad - 6) * i / n).toFixed(1) + "," + (h - 16 - (h - 36) * (f(v) - lo) / (hi - lo)).toFixed(1);
+    var n = Math.max(ys.length - 1, 1), pts = at.map(function (i) {
+      return (pad + (w - pad - 6) * i / n).toFixed(1) + "," + (h - 16 - (h - 36) * (f(ys[i]) - lo) / (hi - lo)).toFixed(1);
     });
     svg.appendChild(el("polyline", {points: pts.join(" "), fill: "none", stroke: colour, "stroke-width": 1.6}));
     svg.appendChild(el("text", {x: 2, y: 26, class: "lab-ax"}, fmt4(log ? Math.pow(10, hi) : hi)));
@@ -169,13 +189,14 @@ function lineChart(id, title, ys, colour, log) {
   put(id, svg);
 }
 function barChart(title, vals, colour, label, log) {
-  var w = 300, h = 130, svg = el("svg", {width: w, height: h, viewBox: "0 0 " + w + " " + h, role: "img", "aria-label": title});
+  var w = 300, h = 130, svg = el("svg", {width: w, height: h, viewBox: "0 0 " + w + " " + h, role: "img",
+    "aria-label": title + ": " + vals.map(function (v, t) { return label(t) + " = " + fmt4(v); }).join("; ")});
   svg.appendChild(el("text", {x: 4, y: 12, class: "lab-ct"}, title));
   var f = function (v) { return log ? Math.max(0, Math.log10(Math.max(v, 1e-300)) + 8) : v; };
   var max = Math.max.apply(null, vals.map(f).filter(isFinite).concat([1e-300])), bw = (w - 8) / Math.max(vals.length, 1);
   vals.forEach(function (v, t) {
     var bh = isFinite(f(v)) ? (h - 34) * f(v) / max : 0;
-    var r = el("rect", {x: (4 + t * bw).toFixed(1), y: (h - 16 - bh).toFixed(1), width: Math.max(1, bw - 2).toFixed(1), height: bh.toFixed(1), fill: colour, "data-t": String(t)});
+    var r = el("rect", {x: (4 + t * bw).toFixed(1), y: (h - 16 - bh).toFixed(1), width: Math.max(1, bw - 2).toFixed(1), height: bh.toFixed(1), fill: colour, "data-t": String(t), "data-v": String(v)});
     r.appendChild(el("title", {}, label(t) + " = " + fmt4(v)));
     svg.appendChild(r);
   });
@@ -211,16 +232,27 @@ function drawTraining(L, tr) {
 }
 
 // ---- SimpleRNN and LSTM side by side ------------------------------------------------------------
+/**
+ * ‖∂L(s)/∂h(t)‖ along the SimpleRNN's tanh · W chain and ‖∂L(s)/∂c(t)‖ along the LSTM's cell path
+ * (and its hidden path), for the loss term s hovered (else the last with a loss): the errors of a
+ * backward pass of L(s) alone, which are errors_by_source[·][s]. Each side is the lab's own model
+ * where it is of that kind, else a fresh one from the same seed trained in lockstep (side by side).
+ */
 function drawCompare(L) {
   var run = L.run, S = L.S, pr = run.pr, T = pr.T, box = put("lab-compare", null), s = L.focusS;
   if (s === null || s === undefined) { s = T - 1; while (s > 0 && pr.mask[s][0] === 0) s--; }
-  var base = {input_size: pr.D, hidden_size: S.hidden, output_size: pr.O, output: pr.output, seed: S.seed, rho: S.rho};
-  [["SimpleRNN (tanh): ‖∂L(" + s + ")/∂h(t)‖", "rnn", "h"], ["LSTM: ‖∂L(" + s + ")/∂c(t)‖ (cell path)", "lstm", "c"], ["LSTM: ‖∂L(" + s + ")/∂y(t)‖ (hidden path)", "lstm", "h"]].forEach(function (v) {
-    var m = E.createModel(Object.assign({kind: v[1], activation: "tanh"}, base));
-    var tr = E.trace(m, engineProblem(pr), {jacobians: false}), by = tr.errors_by_source[v[2]][s];
-    var vals = by.map(function (r) { return frob(r[0]); });
-    var fig = el("div", {class: "lab-chart", "data-compare": v[1] + "." + v[2]});
-    fig.appendChild(barChart(v[0], vals, L.colour(s), function (t) { return "t = " + t; }, true));
+  var mask = pr.mask.map(function (m, u) { return [u === s ? m[0] : 0]; }), one = {x: pr.x, y: pr.y, mask: mask}, errs = {};
+  ["rnn", "lstm"].forEach(function (k) {
+    var side = compareSide(run, S, k);
+    errs[k] = {n: side.history.losses.length, own: side.own, e: E.trace(side.model, one, {by_source: false, jacobians: false}).errors,
+               name: k === "rnn" ? "SimpleRNN (" + side.model.config.activation + ")" : "LSTM"};
+  });
+  var note = S.side_by_side ? "" : " — untrained: side by side is off";
+  [["rnn", "h", ": ‖∂L(" + s + ")/∂h(t)‖"], ["lstm", "c", ": ‖∂L(" + s + ")/∂c(t)‖ (cell path)"], ["lstm", "h", ": ‖∂L(" + s + ")/∂y(t)‖ (hidden path)"]].forEach(function (v) {
+    var e = errs[v[0]], vals = e.e[v[1]].map(function (r) { return frob(r[0]); });
+    var fig = el("div", {class: "lab-chart", "data-compare": v[0] + "." + v[1], "data-s": String(s), "data-updates": String(e.n)});
+    fig.appendChild(barChart(e.name + v[2], vals, L.colour(s), function (t) { return "t = " + t; }, true));
+    fig.appendChild(el("p", {class: "muted"}, (e.own ? "the lab's model, " : "") + "after " + e.n + " updates" + (e.own ? "" : note)));
     box.appendChild(fig);
   });
 }
