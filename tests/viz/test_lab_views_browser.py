@@ -61,8 +61,9 @@ BARS = """(sel) => Array.from(document.querySelectorAll(sel + ' rect[data-v]')).
 @pytest.mark.parametrize("kind", ["rnn", "gru"])
 def test_side_by_side_is_trained_in_lockstep_and_equals_the_library(session, lab_file, kind):
     page = open_lab(session, lab_file)
+    assert page.evaluate("() => bpttLab.state().options.side_by_side") is False   # off by default
     page.evaluate("(k) => bpttLab.set({kind: k, text: 'abcabdabcd', hidden: 4, seed: 3, optimizer: 'adam', lr: 0.05, "
-                  "clip_mode: 'norm', clip: 1, k2: 4})", kind)
+                  "clip_mode: 'norm', clip: 1, k2: 4, side_by_side: true})", kind)
     page.evaluate("() => bpttLab.train(12)")
     main = export(page)
     T = main.mask.shape[0]

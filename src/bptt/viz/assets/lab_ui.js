@@ -23,7 +23,7 @@ var EMB = SET.embedded ? {
 var S = {text: SET.text && charsOf(SET.text).length >= 2 && charsOf(SET.text).length <= MAX_CHARS ? SET.text : "hello",
   task: "next", kind: C0.kind, activation: C0.activation || "tanh", peepholes: !!C0.peepholes, reset: C0.reset || "after",
   hidden: Math.min(32, C0.hidden_size), seed: 0, rho: null, mask: "all", k2: null, clip_mode: "none", clip: null,
-  optimizer: "sgd", lr: C0.lr > 0 ? C0.lr : 0.1, init: EMB ? "model" : "seed", side_by_side: true};
+  optimizer: "sgd", lr: C0.lr > 0 ? C0.lr : 0.1, init: EMB ? "model" : "seed", side_by_side: false};
 var L = {S: S, run: null, trace: null, view: {param: null, entry: null}, focusS: null, playing: false,
          colour: function (s) { return XP ? XP.srcColour(s) : "#555"; }, focus: focus};
 var XP = null, lesson = null, lastDraw = 0, written = "";
