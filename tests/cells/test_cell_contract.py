@@ -4,22 +4,29 @@ Each kind in the registry is tested here, with each of its options, one and two 
 the public API only: PyTorch autograd (through the cell's own to_torch), finite differences, the
 reference path against the fast path, the trace's sums, TBPTT windows, the checkpoint round trip
 and hostile configs. A new kind fails test_every_kind_has_options until it is listed below.
+
+Bidirectional models (bidirectional=True, bptt.cells.bidirectional) run every check too, adapted
+where one direction is assumed: their trace's backward-direction paths ("h@rev", ...) carry L(s)
+to the steps after s, their pass has only a last state, and TBPTT refuses them.
 """
 import numpy as np
 import pytest
 
 import bptt
 from bptt.cells import MODEL_KINDS, build_model
+from bptt.cells.bidirectional_trace import BidirectionalTrace
 from bptt.data import Vocab
 from bptt.io.saving import load_model, load_training_state, save_training_state
 
 torch = pytest.importorskip("torch")
 
 # kind -> [(options, exportable to PyTorch)]
+BI = {"bidirectional": True}
 OPTIONS = {
-    "rnn": [({}, True), ({"activation": "relu"}, True), ({"activation": "sigmoid"}, False)],
-    "lstm": [({}, True), ({"peepholes": True}, False)],
-    "gru": [({}, True), ({"reset": "before"}, False)],
+    "rnn": [({}, True), ({"activation": "relu"}, True), ({"activation": "sigmoid"}, False),
+            (BI, True), ({"activation": "relu", **BI}, True), ({"activation": "sigmoid", **BI}, False)],
+    "lstm": [({}, True), ({"peepholes": True}, False), (BI, True), ({"peepholes": True, **BI}, False)],
+    "gru": [({}, True), ({"reset": "before"}, False), (BI, True), ({"reset": "before", **BI}, False)],
 }
 CASES = [(k, o, e) for k in OPTIONS for o, e in OPTIONS[k] if k in MODEL_KINDS]
 IDS = [f"{k}-{'-'.join(f'{a}={b}' for a, b in o.items()) or 'default'}" for k, o, _ in CASES]
@@ -56,10 +63,9 @@ def parts(state):
 def torch_pass(model, x, y, h0, mask, output):
     """Loss, grads of the torch parameters, ∂J/∂h0 parts and ∂J/∂x, with torch autograd."""
     rnn, linear = bptt.to_torch(model)
-    L = model.num_layers
     xt = (torch.nn.functional.one_hot(torch.from_numpy(x), D).double() if x.dtype.kind in "iu"
           else torch.from_numpy(x.copy()).requires_grad_())
-    hs = [torch.from_numpy(np.array(a).reshape(L, B, H)).requires_grad_() for a in parts(h0)]
+    hs = [torch.from_numpy(np.array(a).reshape(-1, B, H)).requires_grad_() for a in parts(h0)]
     out, _ = rnn(xt, tuple(hs) if len(hs) > 1 else hs[0])
     logits = linear(out)
     m = torch.from_numpy(mask)
@@ -115,7 +121,10 @@ def test_finite_differences(kind, opts, exportable, layers, rng):
     model = make(kind, opts, layers=layers, seed=1)
     x, y, mask = problem(rng, tokens=False)
     h0 = random_state(model, rng)
-    assert bptt.gradcheck(model, x, y, h0, mask, max_entries=6).max_error < 1e-6
+    # eps: some gradients of a stacked bidirectional model are ~1e-3, where the round-off of
+    # steps of 1e-6 reaches 1e-6 relative; steps of 1e-4 keep both errors near 1e-8
+    eps = 1e-4 if model.bidirectional else 1e-6
+    assert bptt.gradcheck(model, x, y, h0, mask, max_entries=6, eps=eps).max_error < 1e-6
     # ∂J/∂x and ∂J/∂h0 by central differences too
     res, eps = model.backward(x, y, h0, mask), 1e-6
     for idx in [(0, 0, 0), (T - 1, B - 1, D - 1), (2, 1, 2)]:
@@ -156,7 +165,8 @@ def test_reference_equals_fast_path(kind, opts, exportable, layers, tokens, rng)
     fa, fb = fast.forward(x, h0), ref.forward(x, h0)
     np.testing.assert_allclose(fa.h, fb.h, rtol=1e-12, atol=1e-15)
     np.testing.assert_allclose(fa.o, fb.o, rtol=1e-12, atol=1e-15)
-    for p, q in zip(parts(fa.last_state), parts(a.state(T - 1))):
+    last = a.last_state if fast.bidirectional else a.state(T - 1)   # nothing to carry mid-way
+    for p, q in zip(parts(fa.last_state), parts(last)):
         np.testing.assert_allclose(p, q, rtol=1e-12, atol=1e-15)
 
 
@@ -167,7 +177,7 @@ def test_trace_sums(kind, opts, exportable, rng):
     x, y, mask = problem(rng, tokens=True)
     h0 = random_state(model, rng)
     tr = model.trace(x, y, h0, mask)
-    assert isinstance(tr, type(model).trace_class)
+    assert isinstance(tr, BidirectionalTrace if model.bidirectional else type(model).trace_class)
     loss, grads = model.loss_and_grads(x, y, h0, mask)
     assert tr.loss == pytest.approx(loss, rel=1e-13)
     for k in model.params:
@@ -179,7 +189,11 @@ def test_trace_sums(kind, opts, exportable, rng):
     for path, src in tr.errors_by_source.items():
         assert src.shape == (T, T, B, H)
         np.testing.assert_allclose(src.sum(axis=0), tr.errors[path], rtol=1e-10, atol=1e-14)
-        assert not np.any(src[np.triu_indices(T, 1)])                    # no error from the future
+        if path.endswith("@rev"):                                        # the backward direction:
+            assert not np.any(src[np.tril_indices(T, -1)])               # no error from the past
+            assert np.all(np.abs(src[np.triu_indices(T, 1)]).sum(axis=(1, 2)) > 0)   # the future's
+        else:
+            assert not np.any(src[np.triu_indices(T, 1)])                # no error from the future
     # one loss term alone: the trace's row s is the error of J with only step s's loss
     s = 2
     only = np.zeros_like(mask)
@@ -196,6 +210,11 @@ def test_tbptt_windows(kind, opts, exportable, rng):
     model = make(kind, opts, layers=2)
     x, y, mask = problem(rng, tokens=True)
     h0 = random_state(model, rng)
+    if model.bidirectional:
+        with pytest.raises(ValueError, match=r"truncated BPTT cannot run a bidirectional model.*"
+                                             r"g\(t\) reads x\(t\), \.\.\., x\(T−1\)"):
+            model.tbptt(x, y, 2, 3, h0, mask)
+        return
     (full,) = list(model.tbptt(x, y, T, T, h0, mask))               # k1 = k2 = T: full BPTT
     loss, grads = model.loss_and_grads(x, y, h0, mask)
     assert full.loss == pytest.approx(loss, rel=1e-13)

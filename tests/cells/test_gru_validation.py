@@ -126,7 +126,8 @@ def test_num_params_config_and_zero_state(kw):
     config = model.config()
     assert config == {"input_size": 5, "hidden_size": 6, "output_size": 7,
                       "num_layers": kw.get("num_layers", 1), "reset": kw.get("reset", "after"),
-                      "output": kw.get("output", "softmax"), "dtype": kw.get("dtype", "float64")}
+                      "bidirectional": False, "output": kw.get("output", "softmax"),
+                      "dtype": kw.get("dtype", "float64")}
     assert GRU.num_params(config) == sum(p.size for p in model.params.values())
     again = GRU(**config, seed=1)
     assert all(np.array_equal(again.params[k], model.params[k]) for k in model.params)

@@ -99,7 +99,8 @@ def test_num_params_config_and_zero_state(kw):
     config = model.config()
     assert config == {"input_size": 5, "hidden_size": 6, "output_size": 7,
                       "num_layers": kw.get("num_layers", 1), "peepholes": kw.get("peepholes", False),
-                      "forget_bias": 0.0, "output": "softmax", "dtype": "float64"}
+                      "forget_bias": 0.0, "bidirectional": False, "output": "softmax",
+                      "dtype": "float64"}
     assert LSTM.num_params(config) == sum(p.size for p in model.params.values())
     again = LSTM(**config, seed=1)
     assert all(np.array_equal(again.params[k], model.params[k]) for k in model.params)

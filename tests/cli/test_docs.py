@@ -6,7 +6,8 @@ import re
 import pytest
 
 ROOT = pathlib.Path(__file__).parents[2]
-DOCS = [ROOT / "README.md", ROOT / "docs" / "tutorial.md", ROOT / "docs" / "lstm.md", ROOT / "docs" / "gru.md"]
+DOCS = [ROOT / "README.md", ROOT / "docs" / "tutorial.md", ROOT / "docs" / "lstm.md", ROOT / "docs" / "gru.md",
+        ROOT / "docs" / "bidirectional.md"]
 
 
 def python_blocks(path):

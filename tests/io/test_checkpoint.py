@@ -141,8 +141,8 @@ def test_creates_missing_directories(tmp_path):
     ({"keep": 0}, ValueError, r"'keep' parameter of save_checkpoint must be an int >= 1. Got 0"),
     ({"arrays": [np.ones(2)]}, TypeError, r"'arrays' argument of save_checkpoint must be a dict of "
                                           r"name -> numeric array. Got list"),
-    ({"arrays": {"a b": np.ones(1)}}, ValueError, r"names made of letters, digits, '_', '.' and "
-                                                  r"'-' in segments joined by '/'.* Got 'a b'"),
+    ({"arrays": {"a b": np.ones(1)}}, ValueError, r"names made of letters, digits, '_', '.', '-' "
+                                                  r"and '@' in segments joined by '/'.* Got 'a b'"),
     ({"arrays": {"../x": np.ones(1)}}, ValueError, r"no '.' or '..' segment.* Got '../x'"),
     ({"arrays": {"a//b": np.ones(1)}}, ValueError, r"Got 'a//b'"),
     ({"arrays": {"/a": np.ones(1)}}, ValueError, r"Got '/a'"),

@@ -87,7 +87,8 @@ def test_refusals():
     with pytest.raises(ValueError, match=r"nn.GRU applies the reset gate after W_n, r ⊙ \(W_n h \+ b_hn\); "
                                          r"a GRU with reset='before', W_n \(r ⊙ h\), cannot be exported"):
         to_torch(bptt.GRU(3, 4, 2, reset="before"))
-    with pytest.raises(ValueError, match=r"bidirectional PyTorch RNNs have no bptt equivalent"):
+    with pytest.raises(ValueError, match=r"linear.in_features = 4 must equal 2 · the RNN's hidden_size "
+                                         r"\(bidirectional\) = 8"):
         from_torch(torch.nn.GRU(3, 4, bidirectional=True), torch.nn.Linear(4, 2))
     with pytest.raises(ValueError, match=r"linear.in_features = 5 must equal the RNN's hidden_size = 4"):
         from_torch(torch.nn.GRU(3, 4), torch.nn.Linear(5, 2))

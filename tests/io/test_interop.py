@@ -47,7 +47,8 @@ def test_from_torch_adds_the_two_biases():
 def test_refusals():
     with pytest.raises(ValueError, match=r"nn.RNN has only tanh and relu .* uses 'sigmoid'"):
         to_torch(bptt.SimpleRNN(3, 4, 2, activation="sigmoid"))
-    with pytest.raises(ValueError, match=r"bidirectional PyTorch RNNs have no bptt equivalent"):
+    with pytest.raises(ValueError, match=r"linear.in_features = 4 must equal 2 · the RNN's hidden_size "
+                                         r"\(bidirectional\) = 8"):
         from_torch(torch.nn.RNN(3, 4, bidirectional=True), torch.nn.Linear(4, 2))
     with pytest.raises(ValueError, match=r"linear.in_features = 5 must equal the RNN's hidden_size = 4"):
         from_torch(torch.nn.RNN(3, 4), torch.nn.Linear(5, 2))

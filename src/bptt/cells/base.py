@@ -34,6 +34,10 @@ A cell lives in `bptt/cells/<kind>/` and brings:
   [s, t] is ∂L(s)/∂path(t), summing over s to errors[path], for every state path the cell has
   ("h"; the LSTM adds "c"); `.flow` (T, T) is the norm of the main path's.
 - `to_torch` / `from_torch` in `bptt.io.interop`, and an entry in `registry.MODEL_KINDS`.
+- `bidirectional=True` (in config()): parameters from `bidirectional.param_shapes` ("@rev"
+  names), and `_backward`, `_forward_loss`, `forward`, `trace` handing over to
+  `bptt.cells.bidirectional` / `bidirectional_trace` (which take `lengths`), with the cell's
+  one-direction layer functions in `bptt.cells.directions.DIRECTIONS`.
 
 Then the trainer, checkpoints, `bptt train --model <kind>`, sampling, `bptt eval`, the figures'
 error flows and the shared test suite (tests/cells/test_cell_contract.py) take the cell without
@@ -41,26 +45,57 @@ special cases.
 """
 from __future__ import annotations
 
+from . import sequences
+
 
 class RecurrentModel:
     """Base of every cell's model: the public methods, built on the model's own `_inputs`
-    (validation), `_backward` (forward + BPTT on validated inputs) and `_forward_loss`."""
+    (validation), `_backward` (forward + BPTT on validated inputs) and `_forward_loss`.
 
-    def backward(self, x, y, h0=None, mask=None):
+    `lengths` (B,) is taken by bidirectional models only (`bptt.cells.bidirectional`): it is
+    passed on to `_backward` and `_forward_loss` as a keyword; one-directional models refuse it
+    (their padding at the end needs only mask = 0 there)."""
+
+    bidirectional = False
+
+    def _checked(self, x, y, h0, mask, lengths, need_y=True):
+        """(validated (x, y, h0, mask), {"lengths": ...} or {})."""
+        args = self._inputs(x, y, h0, mask, need_y)
+        if lengths is None:
+            return args, {}
+        if not self.bidirectional:
+            raise ValueError(f"The 'lengths' argument of {self.owner} is for bidirectional models, "
+                             f"whose backward direction must skip the padding. A one-directional "
+                             f"model is causal: give padded steps mask = 0 instead. Got lengths "
+                             f"with bidirectional=False.")
+        T, B = args[0].shape[:2]
+        return args, {"lengths": sequences.check_lengths(lengths, self.owner, T, B)}
+
+    def backward(self, x, y, h0=None, mask=None, *, lengths=None):
         """Loss, gradients, the error of the initial state and ∂J/∂x in one forward + full
         BPTT pass."""
-        return self._backward(*self._inputs(x, y, h0, mask))
+        args, kw = self._checked(x, y, h0, mask, lengths)
+        return self._backward(*args, **kw)
 
-    def loss_and_grads(self, x, y, h0=None, mask=None):
+    def loss_and_grads(self, x, y, h0=None, mask=None, *, lengths=None):
         """(J, ∂J/∂θ) with grads keyed and shaped like params."""
-        res = self._backward(*self._inputs(x, y, h0, mask), need_dx=False)
+        args, kw = self._checked(x, y, h0, mask, lengths)
+        res = self._backward(*args, need_dx=False, **kw)
         return res.loss, res.grads
 
-    def loss(self, x, y, h0=None, mask=None) -> float:
+    def loss(self, x, y, h0=None, mask=None, *, lengths=None) -> float:
         """J alone (forward only)."""
-        return self._forward_loss(*self._inputs(x, y, h0, mask))[0]
+        args, kw = self._checked(x, y, h0, mask, lengths)
+        return self._forward_loss(*args, **kw)[0]
 
     def tbptt(self, x, y, k1, k2, h0=None, mask=None):
-        """Truncated BPTT(k1, k2): a lazy iterator of windows; see `bptt.cells.truncated`."""
+        """Truncated BPTT(k1, k2): a lazy iterator of windows; see `bptt.cells.truncated`.
+        Refused for bidirectional models, whose backward direction needs the whole sequence."""
+        if self.bidirectional:
+            raise ValueError(f"{self.owner}.tbptt: truncated BPTT cannot run a bidirectional model. "
+                             f"A window ends at step t_end, but the backward direction g(t) reads "
+                             f"x(t), ..., x(T−1), the steps after the window, and no state can be "
+                             f"carried into the next window from the future. Use backward() or "
+                             f"loss_and_grads() on whole sequences.")
         from .truncated import tbptt
         return tbptt(self, x, y, k1, k2, h0=h0, mask=mask)

@@ -1,7 +1,7 @@
 """Validation of the sequence inputs shared by every recurrent model: x, y, h0 and mask.
 
 Layout is time-major: x (T, B, D) floats or (T, B) token ids; y (T, B) class ids for softmax
-outputs or (T, B, O) floats for identity outputs; h0 (B, H); mask (T, B).
+outputs or (T, B, O) floats for identity outputs; h0 (B, H); mask (T, B); lengths (B,) (bidirectional models).
 """
 from __future__ import annotations
 
@@ -62,3 +62,15 @@ def check_mask(mask, owner: str, T: int, B: int, dtype) -> np.ndarray:
         raise ValueError(f"The 'mask' argument of {owner} must hold weights >= 0. "
                          f"Got {float(arr.min())!r}.")
     return arr
+
+
+def check_lengths(lengths, owner: str, T: int, B: int) -> np.ndarray:
+    """lengths (B,) ints in [1, T]: the number of real steps of each sequence (a prefix)."""
+    arr = v.as_array(lengths, "lengths", owner)
+    if arr.dtype.kind not in "iu" or arr.shape != (B,):
+        raise ValueError(f"The 'lengths' argument of {owner} must be integers of shape ({B},), the "
+                         f"number of real steps of each sequence. Got {arr.dtype} of shape {arr.shape}.")
+    if arr.size and (arr.min() < 1 or arr.max() > T):
+        raise ValueError(f"The 'lengths' argument of {owner} must hold ints in [1, T] = [1, {T}]. "
+                         f"Got values from {int(arr.min())} to {int(arr.max())}.")
+    return arr.astype(np.intp)

@@ -8,8 +8,9 @@ Randomness is explicit (a seed or numpy Generator). Problems with the data itsel
 from .batching import Batch, StreamBatcher, split
 from .errors import DataError
 from .series import csv_column, windows
-from .synthetic import (ADDING_BASELINE_MSE, AddingProblem, CopyMemory, adding_baseline_mse,
-                        adding_problem, copy_memory)
+from .synthetic import (ADDING_BASELINE_MSE, VOWEL_ALPHABET, AddingProblem, CopyMemory,
+                        VowelTagging, adding_baseline_mse, adding_problem, copy_memory,
+                        vowel_tagging)
 from .text import builtin_corpus, load_text
 from .tokens import MappedCorpus, open_corpus, stale_reason, token_dtype
 from .vocab import Vocab
@@ -18,5 +19,5 @@ __all__ = [
     "ADDING_BASELINE_MSE", "AddingProblem", "Batch", "CopyMemory", "DataError", "MappedCorpus",
     "StreamBatcher", "Vocab", "adding_baseline_mse", "adding_problem", "builtin_corpus",
     "copy_memory", "csv_column", "load_text", "open_corpus", "split", "stale_reason",
-    "token_dtype", "windows",
+    "token_dtype", "VOWEL_ALPHABET", "VowelTagging", "vowel_tagging", "windows",
 ]

@@ -20,6 +20,17 @@ n_symbols + 1 delimiter (vocabulary n_symbols + 2), T_total = T_delay + 2·lengt
 A model without memory of the symbols predicts blanks (loss 0) and then the uniform
 distribution over the symbols (loss log n_symbols at each of the last `length` steps), so the
 chance-level cross-entropy per step is length · log(n_symbols) / T_total (natural log, nats).
+
+Vowel tagging (a task where reading ahead matters; for bidirectional models), ids into
+VOWEL_ALPHABET, words of lengths[b] letters drawn uniformly and independently, padded at the end:
+
+    x[t, b]   the letter at position t of word b (0 on the padding)
+    y[t, b] = 1 if the letter at t+1 exists and is a vowel (a, e, i, o, u), else 0
+    mask[t, b] = [t < lengths[b]]
+
+The letter at t+1 is independent of the letters up to t, so a model that reads only x(0..t)
+cannot beat the majority class (always 0), whose accuracy is 1 − (5/12)·(L−1)/L on average over
+the words' positions; one that also reads x(t+1) can be always right.
 """
 from __future__ import annotations
 
@@ -38,6 +49,18 @@ class AddingProblem(NamedTuple):
     x: np.ndarray        # (T, n, 2) float64: values, markers
     y: np.ndarray        # (T, n, 1) float64: the sum at T-1, 0 elsewhere
     mask: np.ndarray     # (T, n) float64: 1 at T-1 only
+
+
+class VowelTagging(NamedTuple):
+    x: np.ndarray        # (T, n) intp letter ids into VOWEL_ALPHABET, 0 on the padding
+    y: np.ndarray        # (T, n) intp: 1 where the next letter is a vowel
+    lengths: np.ndarray  # (n,) intp: the words' lengths
+    mask: np.ndarray     # (T, n) float64: 1 on the real steps (a prefix)
+
+
+#: The letters of vowel_tagging: 5 vowels (ids 0-4), then 7 consonants.
+VOWEL_ALPHABET = "aeioubdgkmst"
+VOWELS = 5
 
 
 class CopyMemory(NamedTuple):
@@ -116,3 +139,22 @@ def copy_memory(T_delay: int, n: int, seed, *, n_symbols: int = 8, length: int =
     else:
         baseline = length * math.log(n_symbols) / T_total
     return CopyMemory(x, y, mask, baseline)
+
+
+def vowel_tagging(n: int, seed, *, min_len: int = 3, max_len: int = 8) -> VowelTagging:
+    """n random words of min_len..max_len letters, each letter tagged 1 when the next letter is a
+    vowel; time-major and padded at the end to T = max_len (see the module docstring)."""
+    owner = "vowel_tagging"
+    n = v.check_int(n, "n", owner)
+    min_len = v.check_int(min_len, "min_len", owner)
+    max_len = v.check_int(max_len, "max_len", owner)
+    if max_len < min_len:
+        raise ValueError(f"The 'max_len' parameter of {owner} must be >= min_len = {min_len}. "
+                         f"Got {max_len}.")
+    rng = v.check_rng(seed, owner)
+    lengths = rng.integers(min_len, max_len + 1, size=n)                 # (n,)
+    mask = (np.arange(max_len)[:, None] < lengths[None, :]).astype(float)  # (T, n) real steps
+    x = rng.integers(0, len(VOWEL_ALPHABET), size=(max_len, n)) * (mask > 0)   # (T, n), 0 on padding
+    y = np.zeros((max_len, n), dtype=np.intp)
+    y[:-1] = (x[1:] < VOWELS) & (mask[1:] > 0)                           # the next letter is a vowel
+    return VowelTagging(x.astype(np.intp), y, lengths.astype(np.intp), mask)

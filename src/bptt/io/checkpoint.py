@@ -26,8 +26,8 @@ gives a RuntimeWarning and the next older one is loaded. Nothing is unpickled: a
 runs per npz member) and the record by ``json.load``. The meta is not hashed: it lives in the
 record, which is plain JSON and may be edited by hand.
 
-Array names: segments of letters, digits, ``_``, ``.`` and ``-`` joined by single ``/``
-(``"params/U"``, ``"optim/m/U"``); ``.`` and ``..`` segments are refused. Dtypes: bool, int,
+Array names: segments of letters, digits, ``_``, ``.``, ``-`` and ``@`` joined by single ``/``
+(``"params/U"``, ``"optim/m/U"``, ``"params/U@rev"``); ``.`` and ``..`` segments are refused. Dtypes: bool, int,
 unsigned int, float, complex. `meta`: a dict with str keys and JSON values (NumPy scalars are
 stored as Python numbers, tuples come back as lists, NaN and infinities use Python's extension).
 
@@ -84,7 +84,7 @@ def _check_arrays(arrays) -> dict[str, np.ndarray]:
     for key, value in arrays.items():
         if not _valid_key(key):
             raise ValueError(f"The 'arrays' argument of save_checkpoint must have names made of "
-                             f"letters, digits, '_', '.' and '-' in segments joined by '/' (like "
+                             f"letters, digits, '_', '.', '-' and '@' in segments joined by '/' (like "
                              f"'params/U'; no '.' or '..' segment, at most {_MAX_KEY_LEN} "
                              f"characters). Got {key!r} instead.")
         try:

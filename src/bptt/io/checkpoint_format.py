@@ -15,7 +15,7 @@ FORMAT = "bptt-checkpoint"
 FORMAT_VERSION = 1
 NUMERIC_KINDS = "biufc"  # bool, int, unsigned int, float, complex
 _NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}")
-_KEY_RE = re.compile(r"[A-Za-z0-9_.-]+(?:/[A-Za-z0-9_.-]+)*")
+_KEY_RE = re.compile(r"[A-Za-z0-9_.@-]+(?:/[A-Za-z0-9_.@-]+)*")
 _SHA_RE = re.compile(r"[0-9a-f]{64}")
 _MAX_KEY_LEN = 200
 _MAX_NDIM = 64  # NumPy's own limit on dimensions
@@ -23,7 +23,8 @@ _CHUNK = 1 << 20
 
 
 def _valid_key(key) -> bool:
-    """An array name: segments of letters, digits, _ . - joined by '/', no '.' or '..' segment."""
+    """An array name: segments of letters, digits, _ . @ - joined by '/', no '.' or '..' segment
+    ("@" for the backward direction of a bidirectional model: "params/U@rev")."""
     return (isinstance(key, str) and len(key) <= _MAX_KEY_LEN and _KEY_RE.fullmatch(key) is not None
             and not any(seg in (".", "..") for seg in key.split("/")))
 

@@ -163,6 +163,14 @@ def train(model, data, config: TrainConfig) -> History:
     if getattr(model, "output", None) != "softmax" or not hasattr(model, "_backward"):
         raise TypeError(f"The 'model' argument of train must be a recurrent model (SimpleRNN, LSTM, GRU) with "
                         f"output='softmax'. Got {model!r}.")
+    if getattr(model, "bidirectional", False):
+        raise ValueError(f"train cannot train a bidirectional model ({model!r}): it trains a "
+                         f"character language model, which predicts x(t+1) at step t, and a "
+                         f"bidirectional model's backward direction g(t) reads x(t+1), ..., the "
+                         f"very characters it is asked to predict (it would learn to copy the "
+                         f"future, and TBPTT windows cannot carry its state). Train a "
+                         f"one-directional model, or use a bidirectional one on a tagging task with "
+                         f"model.loss_and_grads and an optimizer (docs/bidirectional.md).")
     if model.input_size != data.vocab.size or model.output_size != data.vocab.size:
         raise ValueError(f"The model reads {model.input_size} and predicts {model.output_size} "
                          f"classes, but the data's vocabulary has {data.vocab.size} characters: "

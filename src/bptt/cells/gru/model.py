@@ -34,6 +34,10 @@ b_n (, b_hn), then V, c.
 J = (1/B) Σ_b Σ_t mask[t, b] · L(t, b). The "fast" path (default) fuses the gates and work across
 time (`bptt.cells.gru.fused`); the "reference" path is the loop of per-step functions in
 `bptt.cells.gru.reference`. Tests show they agree.
+
+bidirectional=True adds a backward direction to every layer ("U_r@rev", "W_n@rev.1", ...), V
+(O, 2H) reading [h(t); g(t)], h0 (2L, B, H), and `lengths` for padded batches: see
+`bptt.cells.bidirectional`.
 """
 from __future__ import annotations
 
@@ -42,6 +46,8 @@ import numpy as np
 from ... import _validate as v
 from . import fused as gru_fused
 from . import reference as gru_reference
+from .. import bidirectional as bi
+from .. import bidirectional_trace as bi_trace
 from .. import sequences
 from ...nn.init import uniform_fan_in
 from ...nn.losses import OUTPUTS, loss_and_error, output_fn, per_step_total
@@ -61,27 +67,37 @@ class GRU(RecurrentModel):
     trace_class = GRUTrace
 
     def __init__(self, input_size, hidden_size, output_size, *, num_layers=1, reset="after",
-                 output="softmax", dtype="float64", seed=0, path="fast"):
+                 bidirectional=False, output="softmax", dtype="float64", seed=0, path="fast"):
         o = self.owner
         self.input_size = v.check_int(input_size, "input_size", o)
         self.hidden_size = v.check_int(hidden_size, "hidden_size", o)
         self.output_size = v.check_int(output_size, "output_size", o)
         self.num_layers = v.check_int(num_layers, "num_layers", o)
         self.reset = v.check_choice(reset, "reset", o, RESETS)
+        self.bidirectional = v.check_bool(bidirectional, "bidirectional", o)
         self.output = v.check_choice(output, "output", o, OUTPUTS)
         self.dtype = v.check_dtype(dtype, o)
         self.path = v.check_choice(path, "path", o, PATHS)
         rng = v.check_rng(seed, o)
         H = self.hidden_size
-        shapes = param_shapes(self.input_size, H, self.output_size, self.num_layers, self.reset)
+        shapes = self._shapes(self.input_size, H, self.output_size, self.num_layers, self.reset,
+                              self.bidirectional)
         # torch.nn.GRU and nn.Linear(H, O): every entry uniform in ±1/√H, in the order of shapes
         self.params = {k: uniform_fan_in(rng, s, H, self.dtype) for k, s in shapes.items()}
+
+    @staticmethod
+    def _shapes(D, H, O, L, reset, bidirectional) -> dict:
+        if not bidirectional:
+            return param_shapes(D, H, O, L, reset)
+        one = lambda D_l: {k: s for k, s in param_shapes(D_l, H, O, 1, reset).items()   # noqa: E731
+                           if k not in ("V", "c")}
+        return bi.param_shapes(one, D, H, O, L)
 
     def config(self) -> dict:
         """The constructor's arguments (JSON-friendly): GRU(**model.config()) rebuilds it."""
         return {"input_size": self.input_size, "hidden_size": self.hidden_size,
                 "output_size": self.output_size, "num_layers": self.num_layers,
-                "reset": self.reset, "output": self.output, "dtype": self.dtype.name}
+                "reset": self.reset, "bidirectional": self.bidirectional, "output": self.output, "dtype": self.dtype.name}
 
     @staticmethod
     def num_params(config: dict) -> int:
@@ -90,12 +106,16 @@ class GRU(RecurrentModel):
         D, H, O = (v.check_int(config.get(k), k, o) for k in ("input_size", "hidden_size", "output_size"))
         L = v.check_int(config.get("num_layers", 1), "num_layers", o)
         reset = v.check_choice(config.get("reset", "after"), "reset", o, RESETS)
+        if v.check_bool(config.get("bidirectional", False), "bidirectional", o):
+            return bi.count(GRU._shapes(D, H, O, L, reset, True))
         per_layer = 3 * H * H + 3 * H + (H if reset == "after" else 0)   # W_*, b_* (, b_hn)
         return 3 * H * D + 3 * H * H * (L - 1) + L * per_layer + O * H + O   # + U_* and V, c
 
     def zero_state(self, batch_size: int) -> np.ndarray:
         """h0 = 0: (B, H), or (L, B, H) with several layers."""
         B = v.check_int(batch_size, "batch_size", "GRU.zero_state")
+        if self.bidirectional:
+            return bi.zero_state(self, B, pair=False)
         return np.zeros(self._state_shape(B), dtype=self.dtype)
 
     def layer(self, l: int) -> dict:
@@ -109,6 +129,7 @@ class GRU(RecurrentModel):
     def __repr__(self):
         return (f"GRU({self.input_size}, {self.hidden_size}, {self.output_size}, "
                 f"num_layers={self.num_layers}, reset={self.reset!r}, "
+                f"{'bidirectional=True, ' if self.bidirectional else ''}"
                 f"output={self.output!r}, dtype={self.dtype.name!r})")
 
     # -- state layouts -------------------------------------------------------------------------
@@ -128,7 +149,8 @@ class GRU(RecurrentModel):
         o = self.owner
         x = sequences.check_x(x, o, self.input_size, self.dtype)
         T, B = x.shape[:2]
-        h0 = (self.zero_state(B) if h0 is None else
+        h0 = (bi.check_state(self, h0, B, pair=False) if self.bidirectional else
+              self.zero_state(B) if h0 is None else
               v.check_float_array(h0, "h0", o, self._state_shape(B), self.dtype))
         if not need_y:
             return x, None, h0, None
@@ -146,18 +168,22 @@ class GRU(RecurrentModel):
         passes, o = gru_fused.forward(x, self._layers(h0), self.params, self.num_layers)
         return [(p.Hs[1:], {g: p.gate(g) for g in GATES}) for p in passes], o
 
-    def forward(self, x, h0=None) -> GRUForward:
+    def forward(self, x, h0=None, *, lengths=None) -> GRUForward:
         """Forward propagation over all steps; nothing is kept between calls."""
-        x, _, h0, _ = self._inputs(x, None, h0, None, need_y=False)
+        (x, _, h0, _), kw = self._checked(x, None, h0, None, lengths, need_y=False)
+        if self.bidirectional:
+            return bi.forward(self, x, h0, kw.get("lengths"))
         layers, o = self._run_forward(x, h0)
         per_layer = [{"h": Hs, **gates} for Hs, gates in layers]
         h_last = self._public(np.stack([Hs[-1] for Hs, _ in layers]))
         return GRUForward(layers[-1][0], o, output_fn(self.output, o), h_last, per_layer)
 
     # -- loss and BPTT -------------------------------------------------------------------------
-    def _backward(self, x, y, h0, mask, need_dx=True) -> GRUBackward:
+    def _backward(self, x, y, h0, mask, need_dx=True, lengths=None) -> GRUBackward:
         """backward() on inputs already validated and cast. need_dx=False skips ∂J/∂x (one GEMM
         for float inputs) where nobody reads it: training, TBPTT windows, loss_and_grads."""
+        if self.bidirectional:
+            return bi.backward(self, x, y, h0, mask, need_dx, lengths)
         weight = mask / x.shape[1]                                  # mask[t, b] / B
         h0s = self._layers(h0)
         if self.path == "reference":
@@ -173,12 +199,19 @@ class GRU(RecurrentModel):
             dx, dh0, grads = gru_fused.backward(do, passes, self.params, need_dx=need_dx)
         return GRUBackward(loss, grads, self._public(dh0), dx, hs)
 
-    def trace(self, x, y, h0=None, mask=None, *, max_bytes=256 * 2**20) -> GRUTrace:
-        """Every error and per-step gradient of one forward + BPTT pass; see `bptt.cells.gru.trace`."""
+    def trace(self, x, y, h0=None, mask=None, *, lengths=None, max_bytes=256 * 2**20) -> GRUTrace:
+        """Every error and per-step gradient of one forward + BPTT pass; see `bptt.cells.gru.trace`
+        (`bptt.cells.bidirectional_trace` for a bidirectional model)."""
+        if self.bidirectional:
+            return bi_trace.trace(self, x, y, h0, mask, lengths, max_bytes=max_bytes)
+        if lengths is not None:
+            self._checked(x, y, h0, mask, lengths)                  # refuses it, with the reason
         return trace_gru(self, x, y, h0=h0, mask=mask, max_bytes=max_bytes)
 
-    def _forward_loss(self, x, y, h0, mask):
+    def _forward_loss(self, x, y, h0, mask, lengths=None):
         """(J, last state) on validated inputs, forward only."""
+        if self.bidirectional:
+            return bi.forward_loss(self, x, y, h0, mask, lengths)
         layers, o = self._run_forward(x, h0)
         last = self._public(np.stack([Hs[-1] for Hs, _ in layers]))
         return per_step_total(self.output, o, y, mask / x.shape[1]), last

@@ -39,6 +39,10 @@ steps and 2.41 against 2.31 after 4000 (seeds 0 and 1; benchmarks/forget_bias.py
 J = (1/B) Σ_b Σ_t mask[t, b] · L(t, b). The "fast" path (default) fuses the gates and work across
 time (`bptt.cells.lstm.fused`); the "reference" path is the loop of per-step functions in
 `bptt.cells.lstm.reference`. Tests show they agree.
+
+bidirectional=True adds a backward direction to every layer ("W_z@rev", "R_f@rev.1", ...), V
+(O, 2H) reading [y(t); g(t)], the state (h0, c0) each (2L, B, H), and `lengths` for padded
+batches: see `bptt.cells.bidirectional`.
 """
 from __future__ import annotations
 
@@ -47,6 +51,8 @@ import numpy as np
 from ... import _validate as v
 from . import fused as lstm_fused
 from . import reference as lstm_reference
+from .. import bidirectional as bi
+from .. import bidirectional_trace as bi_trace
 from .. import sequences
 from ...nn.init import uniform_fan_in
 from ...nn.losses import OUTPUTS, loss_and_error, output_fn, per_step_total
@@ -66,7 +72,8 @@ class LSTM(RecurrentModel):
     trace_class = LSTMTrace
 
     def __init__(self, input_size, hidden_size, output_size, *, num_layers=1, peepholes=False,
-                 forget_bias=0.0, output="softmax", dtype="float64", seed=0, path="fast"):
+                 forget_bias=0.0, bidirectional=False, output="softmax", dtype="float64", seed=0,
+                 path="fast"):
         o = self.owner
         self.input_size = v.check_int(input_size, "input_size", o)
         self.hidden_size = v.check_int(hidden_size, "hidden_size", o)
@@ -74,23 +81,34 @@ class LSTM(RecurrentModel):
         self.num_layers = v.check_int(num_layers, "num_layers", o)
         self.peepholes = v.check_bool(peepholes, "peepholes", o)
         self.forget_bias = v.check_float(forget_bias, "forget_bias", o)
+        self.bidirectional = v.check_bool(bidirectional, "bidirectional", o)
         self.output = v.check_choice(output, "output", o, OUTPUTS)
         self.dtype = v.check_dtype(dtype, o)
         self.path = v.check_choice(path, "path", o, PATHS)
         rng = v.check_rng(seed, o)
         H = self.hidden_size
-        shapes = param_shapes(self.input_size, H, self.output_size, self.num_layers, self.peepholes)
+        shapes = self._shapes(self.input_size, H, self.output_size, self.num_layers, self.peepholes,
+                              self.bidirectional)
         # torch.nn.LSTM and nn.Linear(H, O): every entry uniform in ±1/√H ...
         self.params = {k: uniform_fan_in(rng, s, H, self.dtype) for k, s in shapes.items()}
-        for layer in range(self.num_layers):
-            self.params[key("b_f", layer)] += self.dtype.type(self.forget_bias)   # ... then b_f += forget_bias
+        for k in self.params:
+            if k.split(".")[0] in ("b_f", "b_f" + bi.REV):              # ... then b_f += forget_bias
+                self.params[k] += self.dtype.type(self.forget_bias)
+
+    @staticmethod
+    def _shapes(D, H, O, L, peepholes, bidirectional) -> dict:
+        if not bidirectional:
+            return param_shapes(D, H, O, L, peepholes)
+        one = lambda D_l: {k: s for k, s in param_shapes(D_l, H, O, 1, peepholes).items()   # noqa: E731
+                           if k not in ("V", "c")}
+        return bi.param_shapes(one, D, H, O, L)
 
     def config(self) -> dict:
         """The constructor's arguments (JSON-friendly): LSTM(**model.config()) rebuilds it."""
         return {"input_size": self.input_size, "hidden_size": self.hidden_size,
                 "output_size": self.output_size, "num_layers": self.num_layers,
                 "peepholes": self.peepholes, "forget_bias": self.forget_bias,
-                "output": self.output, "dtype": self.dtype.name}
+                "bidirectional": self.bidirectional, "output": self.output, "dtype": self.dtype.name}
 
     @staticmethod
     def num_params(config: dict) -> int:
@@ -99,17 +117,23 @@ class LSTM(RecurrentModel):
         D, H, O = (v.check_int(config.get(k), k, o) for k in ("input_size", "hidden_size", "output_size"))
         L = v.check_int(config.get("num_layers", 1), "num_layers", o)
         peep = v.check_bool(config.get("peepholes", False), "peepholes", o)
+        if v.check_bool(config.get("bidirectional", False), "bidirectional", o):
+            return bi.count(LSTM._shapes(D, H, O, L, peep, True))
         per_layer = 4 * H * H + 4 * H + (3 * H if peep else 0)       # R_*, b_*, p_*
         return 4 * H * D + 4 * H * H * (L - 1) + L * per_layer + O * H + O   # + W_* and V, c
 
     def zero_state(self, batch_size: int):
-        """(h0, c0) = (0, 0), each (B, H) for one layer or (L, B, H) for several."""
+        """(h0, c0) = (0, 0), each (B, H) for one layer or (L, B, H) for several; (2L, B, H)
+        when bidirectional."""
+        if self.bidirectional:
+            return bi.zero_state(self, v.check_int(batch_size, "batch_size", "LSTM.zero_state"), pair=True)
         shape = self._state_shape(v.check_int(batch_size, "batch_size", "LSTM.zero_state"))
         return np.zeros(shape, dtype=self.dtype), np.zeros(shape, dtype=self.dtype)
 
     def __repr__(self):
         return (f"LSTM({self.input_size}, {self.hidden_size}, {self.output_size}, "
                 f"num_layers={self.num_layers}, peepholes={self.peepholes}, "
+                f"{'bidirectional=True, ' if self.bidirectional else ''}"
                 f"output={self.output!r}, dtype={self.dtype.name!r})")
 
     # -- state layouts -------------------------------------------------------------------------
@@ -146,7 +170,7 @@ class LSTM(RecurrentModel):
         o = self.owner
         x = sequences.check_x(x, o, self.input_size, self.dtype)
         T, B = x.shape[:2]
-        h0 = self._check_state(h0, B)
+        h0 = bi.check_state(self, h0, B, pair=True) if self.bidirectional else self._check_state(h0, B)
         if not need_y:
             return x, None, h0, None
         y = sequences.check_y(y, o, self.output, T, B, self.output_size, self.dtype)
@@ -166,9 +190,11 @@ class LSTM(RecurrentModel):
         return [(p.Ys[1:], p.Cs[1:], {g: p.G[..., k * H:(k + 1) * H] for k, g in enumerate(GATES)}, p)
                 for p in passes], o
 
-    def forward(self, x, h0=None) -> LSTMForward:
+    def forward(self, x, h0=None, *, lengths=None) -> LSTMForward:
         """Forward propagation over all steps; nothing is kept between calls."""
-        x, _, state, _ = self._inputs(x, None, h0, None, need_y=False)
+        (x, _, state, _), kw = self._checked(x, None, h0, None, lengths, need_y=False)
+        if self.bidirectional:
+            return bi.forward(self, x, state, kw.get("lengths"))
         layers, o = self._run_forward(x, state)
         per_layer = [{"h": Y, "c": C, **gates} for Y, C, gates, _ in layers]
         h_last, c_last = self._public(np.stack([Y[-1] for Y, *_ in layers]),
@@ -177,9 +203,11 @@ class LSTM(RecurrentModel):
                            h_last, c_last, per_layer)
 
     # -- loss and BPTT -------------------------------------------------------------------------
-    def _backward(self, x, y, state, mask, need_dx=True) -> LSTMBackward:
+    def _backward(self, x, y, state, mask, need_dx=True, lengths=None) -> LSTMBackward:
         """backward() on inputs already validated and cast; state is a pair (h, c).
         need_dx=False allows skipping ∂J/∂x where nobody reads it (the result's dx may be None)."""
+        if self.bidirectional:
+            return bi.backward(self, x, y, state, mask, need_dx, lengths)
         weight = mask / x.shape[1]                                  # mask[t, b] / B
         h0, c0 = self._layers(state)
         if self.path == "reference":
@@ -194,12 +222,19 @@ class LSTM(RecurrentModel):
             dx, dh0, dc0, grads = lstm_fused.backward(do, passes, self.params)
         return LSTMBackward(loss, grads, self._public(dh0, dc0), dx, ys, cs)
 
-    def trace(self, x, y, h0=None, mask=None, *, max_bytes=256 * 2**20):
-        """Every error and per-step gradient of one forward + BPTT pass; see `bptt.cells.lstm.trace`."""
+    def trace(self, x, y, h0=None, mask=None, *, lengths=None, max_bytes=256 * 2**20):
+        """Every error and per-step gradient of one forward + BPTT pass; see `bptt.cells.lstm.trace`
+        (`bptt.cells.bidirectional_trace` for a bidirectional model)."""
+        if self.bidirectional:
+            return bi_trace.trace(self, x, y, h0, mask, lengths, max_bytes=max_bytes)
+        if lengths is not None:
+            self._checked(x, y, h0, mask, lengths)                  # refuses it, with the reason
         return trace_lstm(self, x, y, h0=h0, mask=mask, max_bytes=max_bytes)
 
-    def _forward_loss(self, x, y, state, mask):
+    def _forward_loss(self, x, y, state, mask, lengths=None):
         """(J, last state) on validated inputs, forward only."""
+        if self.bidirectional:
+            return bi.forward_loss(self, x, y, state, mask, lengths)
         layers, o = self._run_forward(x, state)
         last = self._public(np.stack([Y[-1] for Y, *_ in layers]), np.stack([C[-1] for _, C, *_ in layers]))
         return per_step_total(self.output, o, y, mask / x.shape[1]), last

@@ -13,6 +13,10 @@ J = (1/B) Σ_b Σ_t mask[t, b] · L(t, b). The "fast" path (default) fuses work 
 With num_layers = L > 1, layer l's h(t) is layer l+1's x(t); layer l >= 1 has parameters
 "U.l" (H, H), "W.l", "b.l" (see `bptt.cells.layers`); h0 and h_last are (L, B, H); forward's a and h
 are those of the top layer (all layers are in `.layers_h`).
+
+bidirectional=True adds a backward direction to every layer ("U@rev", "W@rev", "b@rev", ...),
+V (O, 2H) reading [h(t); g(t)], h0 (2L, B, H), and `lengths` for padded batches: see
+`bptt.cells.bidirectional`.
 """
 from __future__ import annotations
 
@@ -21,6 +25,8 @@ import numpy as np
 from ... import _validate as v
 from . import fused
 from . import reference
+from .. import bidirectional as bi
+from .. import bidirectional_trace as bi_trace
 from .. import sequences
 from ...nn.activations import get_activation
 from ...nn.init import uniform_fan_in
@@ -42,7 +48,7 @@ class SimpleRNN(RecurrentModel):
     trace_class = Trace
 
     def __init__(self, input_size, hidden_size, output_size, *, num_layers=1, activation="tanh",
-                 output="softmax", dtype="float64", seed=0, path="fast"):
+                 bidirectional=False, output="softmax", dtype="float64", seed=0, path="fast"):
         o = self.owner
         self.input_size = v.check_int(input_size, "input_size", o)
         self.hidden_size = v.check_int(hidden_size, "hidden_size", o)
@@ -50,6 +56,7 @@ class SimpleRNN(RecurrentModel):
         self.num_layers = v.check_int(num_layers, "num_layers", o)
         self.act = get_activation(activation, o)
         self.activation = activation
+        self.bidirectional = v.check_bool(bidirectional, "bidirectional", o)
         self.output = v.check_choice(output, "output", o, OUTPUTS)
         self.dtype = v.check_dtype(dtype, o)
         self.path = v.check_choice(path, "path", o, PATHS)
@@ -57,6 +64,11 @@ class SimpleRNN(RecurrentModel):
         D, H, O = self.input_size, self.hidden_size, self.output_size
         # PyTorch's initialization: nn.RNN uses ±1/√H for U, W, b; nn.Linear ±1/√H for V, c.
         self.params = {}
+        if self.bidirectional:                  # both directions of each layer, then V (O, 2H), c
+            shapes = bi.param_shapes(lambda D_l: {"U": (H, D_l), "W": (H, H), "b": (H,)},
+                                     D, H, O, self.num_layers)
+            self.params = {k: uniform_fan_in(rng, s, H, self.dtype) for k, s in shapes.items()}
+            return
         for l in range(self.num_layers):
             self.params[layer_key("U", l)] = uniform_fan_in(rng, (H, D if l == 0 else H), H, self.dtype)
             self.params[layer_key("W", l)] = uniform_fan_in(rng, (H, H), H, self.dtype)
@@ -68,11 +80,14 @@ class SimpleRNN(RecurrentModel):
         """The constructor's arguments (JSON-friendly): SimpleRNN(**model.config()) rebuilds it."""
         return {"input_size": self.input_size, "hidden_size": self.hidden_size,
                 "output_size": self.output_size, "num_layers": self.num_layers,
-                "activation": self.activation, "output": self.output, "dtype": self.dtype.name}
+                "activation": self.activation, "bidirectional": self.bidirectional,
+                "output": self.output, "dtype": self.dtype.name}
 
     def zero_state(self, batch_size: int) -> np.ndarray:
-        """h0 = 0: (B, H), or (L, B, H) with several layers."""
+        """h0 = 0: (B, H), or (L, B, H) with several layers; (2L, B, H) when bidirectional."""
         shape = (v.check_int(batch_size, "batch_size", "SimpleRNN.zero_state"), self.hidden_size)
+        if self.bidirectional:
+            return bi.zero_state(self, shape[0], pair=False)
         return np.zeros(shape if self.num_layers == 1 else (self.num_layers,) + shape, self.dtype)
 
     @staticmethod
@@ -81,10 +96,13 @@ class SimpleRNN(RecurrentModel):
         o = "SimpleRNN"
         D, H, O = (v.check_int(config.get(k), k, o) for k in ("input_size", "hidden_size", "output_size"))
         L = v.check_int(config.get("num_layers", 1), "num_layers", o)
+        if v.check_bool(config.get("bidirectional", False), "bidirectional", o):
+            return bi.count(bi.param_shapes(lambda D_l: {"U": (H, D_l), "W": (H, H), "b": (H,)}, D, H, O, L))
         return H * D + (L - 1) * H * H + L * (H * H + H) + O * H + O
 
     def __repr__(self):
         layers = f", num_layers={self.num_layers}" if self.num_layers > 1 else ""
+        layers += ", bidirectional=True" if self.bidirectional else ""
         return (f"SimpleRNN({self.input_size}, {self.hidden_size}, {self.output_size}{layers}, "
                 f"activation={self.activation!r}, output={self.output!r}, dtype={self.dtype.name!r})")
 
@@ -97,7 +115,9 @@ class SimpleRNN(RecurrentModel):
         o = self.owner
         x = sequences.check_x(x, o, self.input_size, self.dtype)
         T, B = x.shape[:2]
-        if self.num_layers == 1:
+        if self.bidirectional:
+            h0 = bi.check_state(self, h0, B, pair=False)
+        elif self.num_layers == 1:
             h0 = sequences.check_h0(h0, o, B, self.hidden_size, self.dtype)
         else:
             h0 = (self.zero_state(B) if h0 is None else
@@ -115,9 +135,11 @@ class SimpleRNN(RecurrentModel):
         return per_layer[0] if self.num_layers == 1 else np.stack(per_layer)
 
     # -- forward -----------------------------------------------------------------------------
-    def forward(self, x, h0=None) -> RNNForward:
+    def forward(self, x, h0=None, *, lengths=None) -> RNNForward:
         """Forward propagation over all steps; nothing is kept between calls."""
-        x, _, h0, _ = self._inputs(x, None, h0, None, need_y=False)
+        (x, _, h0, _), kw = self._checked(x, None, h0, None, lengths, need_y=False)
+        if self.bidirectional:
+            return bi.forward(self, x, h0, kw.get("lengths"))
         if self.path == "reference":
             layers = [self.layer(l) for l in range(self.num_layers)]
             a, hs, o, _ = reference.sequence_forward(x, self._h0s(h0), layers, self.params, self.act)
@@ -134,9 +156,11 @@ class SimpleRNN(RecurrentModel):
         return RNNForward(a, hs[-1], o, output_fn(self.output, o), h_last, hs)
 
     # -- loss and BPTT -------------------------------------------------------------------------
-    def _backward(self, x, y, h0, mask, need_dx=True) -> RNNBackward:
+    def _backward(self, x, y, h0, mask, need_dx=True, lengths=None) -> RNNBackward:
         """backward() on inputs already validated and cast. need_dx=False skips ∂J/∂x (one GEMM
         for float inputs) where nobody reads it: training, TBPTT windows, loss_and_grads."""
+        if self.bidirectional:
+            return bi.backward(self, x, y, h0, mask, need_dx, lengths)
         weight = mask / x.shape[1]                                  # mask[t, b] / B
         if self.path == "reference":
             return self._backward_reference(x, y, h0, weight)
@@ -173,12 +197,19 @@ class SimpleRNN(RecurrentModel):
             flat.update({layer_key(k, l) if k in LAYER_NAMES else k: a for k, a in g.items()})
         return RNNBackward(loss, {k: flat[k] for k in self.params}, self._stack(dh0s), dx, hs)
 
-    def trace(self, x, y, h0=None, mask=None, *, max_bytes=256 * 2**20):
-        """Every error and per-step gradient of one forward + BPTT pass; see `bptt.cells.rnn.trace`."""
+    def trace(self, x, y, h0=None, mask=None, *, lengths=None, max_bytes=256 * 2**20):
+        """Every error and per-step gradient of one forward + BPTT pass; see `bptt.cells.rnn.trace`
+        (`bptt.cells.bidirectional_trace` for a bidirectional model)."""
+        if self.bidirectional:
+            return bi_trace.trace(self, x, y, h0, mask, lengths, max_bytes=max_bytes)
+        if lengths is not None:
+            self._checked(x, y, h0, mask, lengths)                  # refuses it, with the reason
         return trace_rnn(self, x, y, h0=h0, mask=mask, max_bytes=max_bytes)
 
-    def _forward_loss(self, x, y, h0, mask):
+    def _forward_loss(self, x, y, h0, mask, lengths=None):
         """(J, last state) on validated inputs, forward only."""
+        if self.bidirectional:
+            return bi.forward_loss(self, x, y, h0, mask, lengths)
         inp, last = x, []
         for l, h0_l in enumerate(self._h0s(h0)):
             p = self.layer(l)
