@@ -172,3 +172,48 @@ def test_params_are_not_touched_and_stay_separate(rng):
     assert all(np.array_equal(before[k], model.params[k]) for k in before)
     model.params["R_f.1"] += 0.1
     assert model.loss(x, y, h0, m) != loss
+
+
+@pytest.mark.parametrize("numba", [False, True])
+def test_unknown_token_ids_are_refused_on_both_paths(numba, monkeypatch):
+    """The per-step look-ups read the table unchecked (np.take mode="wrap", or the kernel), so
+    the ids are checked once before the loop."""
+    monkeypatch.setattr(lstm_kernels, "AVAILABLE", True)
+    fl = lstm_fused.fuse(LSTM(4, 3, 2).params, 0)
+    state = np.zeros((2, 3))
+    for bad in ([[0, 4]], [[-1, 2]]):
+        with pytest.raises(IndexError, match=r"\[0, 4\)"):
+            lstm_fused.layer_forward(np.array(bad), state, state, fl, numba=numba)
+
+
+@pytest.mark.parametrize("id_dtype", [np.uint8, np.int32, np.int64])
+def test_joint_token_gradients_equal_the_three_products(id_dtype, rng):
+    """dG [Y_prev | 1 | onehot(ids)] is ∂J/∂R, ∂J/∂b and ∂J/∂W of three separate sums (H + 1 + id
+    overflows uint8 here: the column index is computed in intp)."""
+    T, B, H, D = 4, 3, 254, 7
+    dG, Ys = rng.normal(size=(4 * H, T * B)), rng.normal(size=(T + 1, B, H))
+    ids = rng.integers(0, D, size=(T, B)).astype(id_dtype)
+    dR, db, dW = lstm_fused.joint_token_gradients(ids, dG, Ys, D)
+    onehot = np.eye(D)[ids.reshape(-1)]
+    for got, want in [(dR, dG @ Ys[:-1].reshape(-1, H)), (db, dG.sum(axis=1)), (dW, dG @ onehot)]:
+        assert got.flags.c_contiguous and got.shape == want.shape
+        np.testing.assert_allclose(got, want, rtol=0, atol=1e-12 * np.abs(want).max())
+
+
+@pytest.mark.parametrize("tokens", [False, True])
+def test_feature_major_errors_give_the_same_numbers(tokens, pointwise, rng):
+    """layer_backward reads the outside errors (T, B, H) or, feature_major, (T, H, B): bit for
+    bit the same pass."""
+    T, B, D, H = 5, 3, 4, 6
+    fl = lstm_fused.fuse(LSTM(D, H, 2, seed=5).params, 0)
+    x = rng.integers(0, D, size=(T, B)) if tokens else rng.normal(size=(T, B, D))
+    y0, c0, dY = rng.normal(size=(B, H)), rng.normal(size=(B, H)), rng.normal(size=(T, B, H))
+    runs = []
+    for fm in (False, True):
+        lp = lstm_fused.layer_forward(x, y0, c0, fl)
+        d = np.ascontiguousarray(dY.transpose(0, 2, 1)) if fm else dY
+        dG, dy0, dc0, grads = lstm_fused.layer_backward(d, lp, feature_major=fm)
+        runs.append((dG, dy0, dc0, grads))
+    (a, b) = runs
+    assert all(np.array_equal(u, v) for u, v in zip(a[:3], b[:3]))
+    assert all(np.array_equal(a[3][k], b[3][k]) for k in a[3])

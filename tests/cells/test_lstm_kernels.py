@@ -46,13 +46,13 @@ def test_cell_backward_kernel_is_bitwise_numpy(dtype, rng):
     g = gates(rng, H, B, dtype)
     dy_rec, c_prev, carry = (rng.normal(size=(H, B)).astype(dtype) for _ in range(3))
     tc = np.tanh(rng.normal(size=(H, B))).astype(dtype)
-    dy_out = rng.normal(size=(B, H)).astype(dtype)                  # batch-major, as dY[t]
-    g1, carry1 = g.copy(), carry.copy()
-    work = [np.empty((H, B), dtype=dtype) for _ in range(5)]
-    lstm_kernels.cell_backward(dy_rec, dy_out, g1, tc, c_prev, carry1, work, None)
+    dy_out = rng.normal(size=(B, H)).astype(dtype).T                # a transposed view, as dY[t].T
+    g1, work = g.copy(), np.full((7 * H, B), np.nan, dtype=dtype)  # scratch: NaN unless written
+    work[H:2 * H] = carry                                           # the carry's rows
+    lstm_kernels.cell_backward(dy_rec, dy_out, g1, tc, c_prev, work, None)
     g2, carry2 = g.copy(), carry.copy()
-    lstm_kernels.cell_backward_nb(dy_rec, np.ascontiguousarray(dy_out.T), g2, tc, c_prev, carry2)
-    assert np.array_equal(g1, g2) and np.array_equal(carry1, carry2)
+    lstm_kernels.cell_backward_nb(dy_rec, np.ascontiguousarray(dy_out), g2, tc, c_prev, carry2)
+    assert np.array_equal(g1, g2) and np.array_equal(work[H:2 * H], carry2)
 
 
 def test_gather_transpose_and_scatter_kernels(rng):

@@ -15,33 +15,39 @@ gates are one contiguous (4H, B) block ĝ(t) = R y(t−1) + b + W x(t), each gat
 gate a strided (B, H) slice, and the pointwise work twice as slow). The caller sees batch-major
 (T, B, ·) arrays: the layer's input, y(t), and the errors at the edges.
 
-- forward: the input projections W x(t) for all steps in one GEMM over the N rows (token ids: one
-  gather of rows of the (D, 4H) table Wᵀ), transposed once to (T, 4H, B); per step the recurrent
-  product [R | b] [y(t−1); 1] (the bias rides in the GEMM, K = H + 1) is added. σ(a) =
+- forward: the input projections W x(t) for all steps in one GEMM Ws Xᵀ over the N positions,
+  its columns moved to (T, 4H, B) in blocks of B; token ids are instead looked up per step, the
+  columns x(t) of the (4H, D) table Ws (np.take) — a gather of whole (T, B, 4H) rows and one
+  transposed copy cost 3.5 ms at T50 B32 H256, the per-step look-ups 0.75 ms. Per step the
+  recurrent product [R | b] [y(t−1); 1] (the bias rides in the GEMM, K = H + 1) is added. σ(a) =
   ½ tanh(½a) + ½, and the i, f, o rows of the forward's copies of W, R, b and the peepholes are
   pre-multiplied by ½ (exact in floating point), so one tanh over the (4H, B) block gives z and
   the three tanh(½a) at once.
-- backward: per step the pointwise error equations on the block (the gate values are overwritten
-  by ∂J/∂ĝ, which is all the weight gradients need) and one (H, 4H) @ (4H, B) GEMM for
-  Σ_g R_gᵀ ∂J/∂ĝ(t). After the loop ∂J/∂ĝ is laid out as one (4H, N) matrix dG and every weight
-  gradient is one GEMM over all steps: ∂J/∂R = dG Y_prev, ∂J/∂W = dG X (token ids: dG times the
-  (N, D) one-hot matrix, or a sorted segment sum for a vocabulary over ONE_HOT_MAX).
+- backward: the outside errors Vᵀ ∂J/∂o(t) arrive feature-major (T, H, B) from the output layer.
+  Per step the pointwise error equations on the block (the gate values are overwritten by ∂J/∂ĝ,
+  which is all the weight gradients need) and one (H, 4H) @ (4H, B) GEMM for Σ_g R_gᵀ ∂J/∂ĝ(t).
+  After the loop ∂J/∂ĝ is laid out as one (4H, N) matrix dG and the weight gradients are GEMMs
+  over all steps: ∂J/∂R = dG Y_prev, ∂J/∂W = dG X; for token ids ∂J/∂R, ∂J/∂b and ∂J/∂W are one
+  GEMM dG [Y_prev | 1 | onehot(x)] (or a sorted segment sum for a vocabulary over ONE_HOT_MAX).
 - On one OpenBLAS thread the per-step products run as row blocks under its small-matrix bound
   (`bptt.cells.fastpath.SMALL_GEMM`): those kernels skip packing the 1 MB weight matrix at every step (~100 µs a
   product instead of ~137 µs here). On more threads the whole product is threaded instead.
 - With numba installed the pointwise steps run as one-pass kernels (`bptt.cells.lstm.kernels`, same
-  numbers), the token ids are looked up per step and ∂J/∂ĝ is written batch-major per step.
+  numbers), the token ids are looked up in the same kernel, ∂J/∂ĝ is written batch-major per
+  step and ∂J/∂W is a scatter-add.
 
 Buffers of a pass, per layer: Gf (T, 4H, B) the gate values [z; i; f; o]; Ys (T+1, B, H) with
 Ys[0] = y(−1), Ys[t+1] = y(t), batch-major (the next layer's input, the output layer's input and
 ∂J/∂R's right factor); Cf (T+1, H, B) the cells, Cf[0] = c(−1); TCf (T, H, B) tanh(c(t)). The
 backward adds dG (N·4H). Callers read the batch-major views `.G` and `.Cs` of a LayerPass.
 
-Speed (float32, one thread, OpenBLAS 0.3.31 SkylakeX kernels, T=50, B=32, H=256, D=O=65 tokens,
-loss and full BPTT): ≈ 28-30 ms with NumPy, ≈ 24-26 ms with the numba kernels, of which the GEMMs
-are ≈ 17.5 ms (the 100 per-step products ≈ 10 ms, ∂J/∂R ≈ 5.4 ms, the output layer ≈ 1.5 ms).
-The rest, NumPy path: the two transposes of (T, 4H, B) ≈ 2 ms, ∂J/∂W's one-hot GEMM ≈ 1.7 ms,
-≈ 35 ufunc calls per step ≈ 4.5 ms. (torch.nn.LSTM, oneDNN: 25-33 ms, depending on the process.)
+Speed (float32, one thread, OpenBLAS 0.3.31 SkylakeX kernel on a 2-vCPU AMD EPYC shared with
+other work, T=50, B=32, H=256, D=O=65 tokens, loss and full BPTT; benchmarks/RESULTS.md): ≈ 36 ms
+with NumPy, ≈ 33 ms with the numba kernels, of which the GEMMs run at the machine's GEMM rate
+(≈ 97 GFLOP/s): the 100 per-step products ≈ 17 ms, ∂J/∂R ≈ 8.5 ms, the output layer ≈ 1.6 ms. The
+rest, NumPy path: ∂J/∂W's one-hot columns in the joint GEMM ≈ 2.2 ms (the numba scatter-add
+≈ 0.5 ms), the tanh of the forward ≈ 1 ms, ≈ 24 other ufunc calls per step ≈ 2 ms, the (T, 4H, B)
+→ (4H, N) copy ≈ 0.4 ms. torch.nn.LSTM (oneDNN) on the same work: 42-47 ms in the same process.
 """
 from __future__ import annotations
 
@@ -101,12 +107,21 @@ def fuse(params: dict, layer: int) -> FusedLayer:
     return FusedLayer(W, RT, WsT, Rbs, peep)
 
 
-def input_projection(x, fl: FusedLayer):
-    """W x(t) for all steps, the i, f, o parts halved, batch-major: (T, B, 4H), a new buffer."""
+def input_projection(x, fl: FusedLayer, Gf):
+    """W x(t) for all steps, the i, f, o parts halved, written feature-major into Gf (T, 4H, B):
+    one GEMM Ws Xᵀ (4H, N), then its columns (t, b) moved to Gf[t] in blocks of B (a plain
+    transposed copy of (T, B, 4H) rows runs 4 KiB strides: 3.5 ms against 0.4 ms at T50 B32 H256)."""
     T, B = x.shape[:2]
-    if x.dtype.kind in "iu":
-        return np.take(fl.WsT, x, axis=0)                             # gather rows      (T, B, 4H)
-    return np.dot(x.reshape(T * B, -1), fl.WsT).reshape(T, B, -1)    # one GEMM         (T, B, 4H)
+    P = np.dot(fl.WsT.T, x.reshape(T * B, -1).T)                     # Ws Xᵀ            (4H, N)
+    np.copyto(Gf, P.reshape(-1, T, B).transpose(1, 0, 2))            #                  (T, 4H, B)
+
+
+def check_ids(x, D: int):
+    """Token ids (T, B) as intp, each in [0, D) (IndexError otherwise): the per-step look-ups
+    read the table unchecked."""
+    if x.size and (x.min() < 0 or x.max() >= D):
+        raise IndexError(f"token ids must lie in [0, {D}). Got {x.min()} to {x.max()}.")
+    return x.astype(np.intp, copy=False)
 
 
 def use_kernels(choice: Optional[bool], fl: FusedLayer) -> bool:
@@ -133,15 +148,13 @@ def layer_forward(x, y0, c0, fl: FusedLayer, numba: Optional[bool] = None) -> La
     T, B = x.shape[:2]
     H, dt = fl.RT.shape[0], fl.RT.dtype
     jit = use_kernels(numba, fl)
-    ids = jit and x.dtype.kind in "iu"                                # looked up per step
     Gf = np.empty((T, 4 * H, B), dtype=dt)
-    if ids:
+    ids = None                                                        # token ids, looked up per step
+    if x.dtype.kind in "iu":
         tableT = np.ascontiguousarray(fl.WsT.T)                       # (4H, D)
-        if x.min() < 0 or x.max() >= tableT.shape[1]:
-            raise IndexError(f"token ids must lie in [0, {tableT.shape[1]}). "
-                             f"Got {x.min()} to {x.max()}.")
+        ids = check_ids(x, tableT.shape[1])
     else:
-        np.copyto(Gf, input_projection(x, fl).transpose(0, 2, 1))     # W x(t) for all t   (T, 4H, B)
+        input_projection(x, fl, Gf)                                   # W x(t) for all t   (T, 4H, B)
     Y1 = np.empty((T + 1, H + 1, B), dtype=dt)                        # [y(t−1); 1]
     Y1[:, H] = 1
     np.copyto(Y1[0, :H], y0.T)
@@ -155,9 +168,11 @@ def layer_forward(x, y0, c0, fl: FusedLayer, numba: Optional[bool] = None) -> La
         g, c_prev, c, tc = Gf[t], Cf[t], Cf[t + 1], TCf[t]           # (4H, B), (H, B) ...
         for Rb, rb in blocks:
             np.dot(Rb, Y1[t], out=rb)                                 # [R | b] [y(t−1); 1]
-        if ids:
-            kernels.gates_in_ids_nb(rec, tableT, x[t], g)            # [ẑ; ½î; ½f̂; ½ô]
+        if ids is not None and jit:
+            kernels.gates_in_ids_nb(rec, tableT, ids[t], g)          # [ẑ; ½î; ½f̂; ½ô]
         else:
+            if ids is not None:                                       # the columns ids[t] of the
+                np.take(tableT, ids[t], axis=1, out=g, mode="wrap")  # table (ids checked: no wrap)
             g += rec
         if jit:
             np.tanh(g, out=g)                                         # [z; tanh(½î); tanh(½f̂); tanh(½ô)]
@@ -170,9 +185,9 @@ def layer_forward(x, y0, c0, fl: FusedLayer, numba: Optional[bool] = None) -> La
     return LayerPass(x, Gf, Ys, Cf, TCf, fl)
 
 
-def layer_backward(dY, lp: LayerPass, numba: Optional[bool] = None):
-    """Full BPTT through one layer. dY (T, B, H): the errors reaching y(t) from outside the
-    recurrence (read only). lp.Gf is overwritten with ∂J/∂ĝ(t).
+def layer_backward(dY, lp: LayerPass, numba: Optional[bool] = None, feature_major: bool = False):
+    """Full BPTT through one layer. dY: the errors reaching y(t) from outside the recurrence (read
+    only), (T, B, H), or (T, H, B) with feature_major. lp.Gf is overwritten with ∂J/∂ĝ(t).
 
     Returns (dG, ∂J/∂y(−1), ∂J/∂c(−1), grads under the layer's plain names): dG (4H, N) holds
     ∂J/∂ĝ = [∂J/∂ẑ; ∂J/∂î; ∂J/∂f̂; ∂J/∂ô], one column per position (t, b) (C- or F-ordered); the
@@ -185,16 +200,19 @@ def layer_backward(dY, lp: LayerPass, numba: Optional[bool] = None):
     rows = jit or (ids and D > ONE_HOT_MAX)              # dG batch-major: the kernels write it per
     dG = np.empty((T, B, H4) if rows else (H4, T, B), dtype=dt)   # step; the segment sum reads it
     dy_rec = np.zeros((H, B), dtype=dt)                  # Σ_g R_gᵀ ∂J/∂ĝ(T) = 0
-    carry = np.zeros((H, B), dtype=dt)                   # the part of ∂J/∂c(t) from step t+1
-    work = [np.empty((H, B), dtype=dt) for _ in range(5)]
+    work = np.zeros((7 * H, B), dtype=dt)                # scratch; rows H:2H hold the part of
+    carry = work[H:2 * H]                                # ∂J/∂c(t) from step t+1 (0 at t = T−1)
     blocks = row_blocks(fl.RT, dy_rec, B)
     P = _peepholes(fl, B, 1.0)
     for t in range(T - 1, -1, -1):
+        dy_out = dY[t] if feature_major else dY[t].T     # the outside errors, feature-major (H, B)
         if jit:
-            kernels.transpose_nb(dY[t], work[0])         # the outside errors, feature-major
-            kernels.cell_backward_nb(dy_rec, work[0], Gf[t], TCf[t], Cf[t], carry)
+            if not feature_major:
+                dy_out = work[6 * H:]
+                kernels.transpose_nb(dY[t], dy_out)
+            kernels.cell_backward_nb(dy_rec, dy_out, Gf[t], TCf[t], Cf[t], carry)
         else:
-            kernels.cell_backward(dy_rec, dY[t], Gf[t], TCf[t], Cf[t], carry, work, P)
+            kernels.cell_backward(dy_rec, dy_out, Gf[t], TCf[t], Cf[t], work, P)
         for Rb, out in blocks:
             np.dot(Rb, Gf[t], out=out)                   # Σ_g R_gᵀ ∂J/∂ĝ(t)     (H, 4H) @ (4H, B)
         if jit:
@@ -202,12 +220,15 @@ def layer_backward(dY, lp: LayerPass, numba: Optional[bool] = None):
     if not jit:                                          # one pass after the loop
         np.copyto(dG, Gf.transpose(0, 2, 1) if rows else Gf.transpose(1, 0, 2))
     dG = dG.reshape(N, H4).T if rows else dG.reshape(H4, N)   # ∂J/∂ĝ, all positions  (4H, N)
-    if ids:
-        dW = token_weight_gradient(lp.x, dG, D, jit)
+    if ids and not rows:                                 # one GEMM for ∂J/∂R, ∂J/∂b and ∂J/∂W
+        dR, db, dW = joint_token_gradients(lp.x, dG, Ys, D)
     else:
-        dW = np.dot(dG, lp.x.reshape(N, D))              # Σ_t ∂J/∂ĝ(t) x(t)ᵀ              (4H, D)
-    dR = np.dot(dG, Ys[:-1].reshape(N, H))               # Σ_t ∂J/∂ĝ(t) y(t−1)ᵀ            (4H, H)
-    db = dG.sum(axis=1)                                  # Σ_t ∂J/∂ĝ(t)                    (4H,)
+        if ids:
+            dW = token_weight_gradient(lp.x, dG, D, jit)
+        else:
+            dW = np.dot(dG, lp.x.reshape(N, D))          # Σ_t ∂J/∂ĝ(t) x(t)ᵀ              (4H, D)
+        dR = np.dot(dG, Ys[:-1].reshape(N, H))           # Σ_t ∂J/∂ĝ(t) y(t−1)ᵀ            (4H, H)
+        db = dG.sum(axis=1)                              # Σ_t ∂J/∂ĝ(t)                    (4H,)
     grads = {}
     for k, g in enumerate(GATES):
         r = slice(k * H, (k + 1) * H)
@@ -221,19 +242,30 @@ def layer_backward(dY, lp: LayerPass, numba: Optional[bool] = None):
     return dG, np.ascontiguousarray(dy_rec.T), np.ascontiguousarray(carry.T), grads
 
 
+def joint_token_gradients(ids, dG, Ys, D: int):
+    """(∂J/∂R (4H, H), ∂J/∂b (4H,), ∂J/∂W (4H, D)) for token ids (T, B) as one GEMM,
+    dG [Y_prev | 1 | onehot(ids)]: (4H, N) @ (N, H + 1 + D). The one-hot columns' zero products add
+    nothing; one product instead of three saves ≈ 0.6 ms at T50 B32 H256 D65 (the D-wide GEMM
+    alone runs at a lower rate, and the sum over N is another pass)."""
+    H4, N = dG.shape
+    H = Ys.shape[-1]
+    X = np.zeros((N, H + 1 + D), dtype=dG.dtype)
+    X[:, :H] = Ys[:-1].reshape(N, H)                     # y(t−1), one row per position (t, b)
+    X[:, H] = 1
+    X[np.arange(N), ids.reshape(N).astype(np.intp) + (H + 1)] = 1   # onehot(x(t)) (uint8 ids too)
+    J = np.dot(dG, X)                                    # (4H, H + 1 + D)
+    return np.ascontiguousarray(J[:, :H]), np.ascontiguousarray(J[:, H]), np.ascontiguousarray(J[:, H + 1:])
+
+
 def token_weight_gradient(ids, dG, D: int, jit: bool):
     """∂J/∂W (4H, D) for token ids (T, B): column k sums the columns of dG (4H, N) at the
-    positions where id = k. numba: a scatter-add; NumPy: one GEMM with the (N, D) one-hot matrix
-    (its zero products add nothing) up to D = ONE_HOT_MAX, else a sorted segment sum."""
+    positions where id = k. numba: a scatter-add; NumPy, over ONE_HOT_MAX ids: a sorted segment
+    sum (up to ONE_HOT_MAX, `joint_token_gradients` multiplies by the one-hot matrix instead)."""
     H4, N = dG.shape
     if jit:
         dWT = np.zeros((D, H4), dtype=dG.dtype)
         kernels.token_scatter_nb(ids.reshape(N), dG.T, dWT)
         return np.ascontiguousarray(dWT.T)
-    if D <= ONE_HOT_MAX:
-        onehot = np.zeros((N, D), dtype=dG.dtype)
-        onehot[np.arange(N), ids.reshape(N)] = 1
-        return np.dot(dG, onehot)                        # (4H, N) @ (N, D)
     return np.ascontiguousarray(token_gradient(ids, dG.T, (H4, D), dG.dtype))
 
 
@@ -263,14 +295,16 @@ def backward(dO, passes, params, numba: Optional[bool] = None):
     dO2 = dO.reshape(N, O)
     grads = {"V": np.dot(dO2.T, Y_top.reshape(N, H)),  # Σ_t ∂J/∂o(t) y(t)ᵀ
              "c": dO2.sum(axis=0)}                       # Σ_t ∂J/∂o(t)
-    dY = np.dot(dO2, params["V"]).reshape(T, B, H)      # Vᵀ ∂J/∂o(t) for all t
+    dY = np.matmul(params["V"].T, dO.transpose(0, 2, 1))   # Vᵀ ∂J/∂o(t), feature-major (T, H, B)
+    feature_major = True
     L = len(passes)
     dh0, dc0 = [None] * L, [None] * L
     for layer in reversed(range(L)):
         lp = passes[layer]
-        dG, dh0[layer], dc0[layer], g = layer_backward(dY, lp, numba)
+        dG, dh0[layer], dc0[layer], g = layer_backward(dY, lp, numba, feature_major)
         grads.update({key(name, layer): v for name, v in g.items()})
         if layer > 0 or lp.x.dtype.kind not in "iu":    # ∂J/∂x(t) = Σ_g W_gᵀ ∂J/∂ĝ(t): the outside
             dY = np.dot(dG.T, lp.fl.W).reshape(lp.x.shape)  # error of the layer below, or ∂J/∂x
+            feature_major = False
     dx = dY if passes[0].x.dtype.kind not in "iu" else None
     return dx, np.stack(dh0), np.stack(dc0), {k: grads[k] for k in params}

@@ -61,43 +61,48 @@ def cell_forward(g, c_prev, c, buf, P):
         o += 0.5                                         # o(t) = σ(ô(t))
 
 
-def cell_backward(dy_rec, dy_out, g, tc, c_prev, carry, work, P):
-    """One step of the error equations. dy_rec (H, B): Σ_g R_gᵀ ∂J/∂ĝ(t+1); dy_out (B, H): the
-    errors reaching y(t) from outside, batch-major; g (4H, B): the gate values, overwritten with
-    ∂J/∂ĝ(t) = [∂J/∂ẑ; ∂J/∂î; ∂J/∂f̂; ∂J/∂ô]; tc, c_prev: tanh(c(t)), c(t−1); carry: the part of
-    ∂J/∂c(t) from step t+1, replaced by the part of ∂J/∂c(t−1) from step t. work: five (H, B)
-    scratch blocks; P (3, H, B): p_i, p_f, p_o broadcast, or None. Each product is formed once
-    and shared: 17 passes without peepholes."""
+def cell_backward(dy_rec, dy_out, g, tc, c_prev, work, P):
+    """One step of the error equations. dy_rec (H, B): Σ_g R_gᵀ ∂J/∂ĝ(t+1); dy_out (H, B): the
+    errors reaching y(t) from outside (any strides); g (4H, B): the gate values, overwritten with
+    ∂J/∂ĝ(t) = [∂J/∂ẑ; ∂J/∂î; ∂J/∂f̂; ∂J/∂ô]; tc, c_prev: tanh(c(t)), c(t−1). work (7H, B),
+    contiguous: rows H:2H hold the part of ∂J/∂c(t) from step t+1 (the carry), replaced by the
+    part of ∂J/∂c(t−1) from step t; the rest is scratch. P (3, H, B): p_i, p_f, p_o broadcast,
+    or None. Each product is formed once and shared, and the three "v − v ⊙ gate" of î, f̂, ô run
+    as one product and one difference over the (3H, B) block [v_i; v_f; v_o] of work: 14 ufunc
+    calls without peepholes instead of 18 (a call costs ≈ 0.8 µs besides its pass over memory)."""
     H = tc.shape[0]
     z, i, f, o = g[:H], g[H:2 * H], g[2 * H:3 * H], g[3 * H:]       # read, then overwritten by
     dz, di, df, do = z, i, f, o                                     # ∂J/∂ẑ, ∂J/∂î, ∂J/∂f̂, ∂J/∂ô
-    dy, dc, a, u, w = work
-    np.add(dy_rec, dy_out.T, out=dy)                     # ∂J/∂y(t) = [outside] + Σ_g R_gᵀ ∂J/∂ĝ(t+1)
+    V, Vg, a = work[:3 * H], work[3 * H:6 * H], work[6 * H:]       # [v_i; v_f; v_o], their ⊙ gate
+    v_i, carry, u = V[:H], V[H:2 * H], V[2 * H:]         # v_f is the carry: ∂J/∂c ⊙ f
+    dy, dc = Vg[:H], Vg[H:2 * H]                         # scratch until Vg is formed
+    np.add(dy_rec, dy_out, out=dy)                       # ∂J/∂y(t) = [outside] + Σ_g R_gᵀ ∂J/∂ĝ(t+1)
     np.multiply(dy, o, out=a)                            # a = ∂J/∂y ⊙ o
     np.multiply(a, tc, out=u)                            # u = ∂J/∂y ⊙ o ⊙ tanh(c)
-    np.multiply(u, tc, out=w)
+    np.multiply(u, tc, out=dy)
     np.add(carry, a, out=dc)
-    dc -= w                                              # ∂J/∂c = ∂J/∂y ⊙ o ⊙ (1 − tanh²c) + [t+1]
-    np.multiply(u, o, out=w)
-    np.subtract(u, w, out=do)                            # ∂J/∂ô = ∂J/∂y ⊙ tanh(c) ⊙ o(1 − o)
+    dc -= dy                                             # ∂J/∂c = ∂J/∂y ⊙ o ⊙ (1 − tanh²c) + [t+1]
+    k = 3                                                # gates in the block: i, f, o
     if P is not None:
-        np.multiply(P[2], do, out=w)
-        dc += w                                          #        + p_o ⊙ ∂J/∂ô
+        np.multiply(u, o, out=dy)
+        np.subtract(u, dy, out=do)                       # ∂J/∂ô, as in the block below
+        np.multiply(P[2], do, out=dy)
+        dc += dy                                         #        + p_o ⊙ ∂J/∂ô
+        k = 2                                            # gates in the block: i, f
     np.multiply(dc, f, out=carry)                        # to c(t−1): ∂J/∂c ⊙ f
-    np.multiply(carry, f, out=w)
-    np.subtract(carry, w, out=w)
-    np.multiply(w, c_prev, out=df)                       # ∂J/∂f̂ = ∂J/∂c ⊙ c(t−1) ⊙ f(1 − f)
-    np.multiply(dc, i, out=u)                            # ∂J/∂c ⊙ i
-    np.multiply(u, z, out=w)                             # ∂J/∂c ⊙ i ⊙ z
-    np.multiply(w, z, out=a)
-    np.subtract(u, a, out=dz)                            # ∂J/∂ẑ = ∂J/∂c ⊙ i ⊙ (1 − z²)
-    np.multiply(w, i, out=a)
-    np.subtract(w, a, out=di)                            # ∂J/∂î = ∂J/∂c ⊙ z ⊙ i(1 − i)
+    np.multiply(dc, i, out=a)                            # a = ∂J/∂c ⊙ i
+    np.multiply(a, z, out=v_i)                           # v_i = ∂J/∂c ⊙ i ⊙ z
+    blk = slice(H, (k + 1) * H)
+    np.multiply(V[:k * H], g[blk], out=Vg[:k * H])       # [v_i ⊙ i; v_f ⊙ f; u ⊙ o]
+    np.subtract(V[:k * H], Vg[:k * H], out=g[blk])       # ∂J/∂î = ∂J/∂c ⊙ z ⊙ i(1 − i); ∂J/∂ô =
+    df *= c_prev                                         # ∂J/∂y ⊙ tanh(c) ⊙ o(1 − o); ∂J/∂f̂ =
+    np.multiply(v_i, z, out=dy)                          # ∂J/∂c ⊙ c(t−1) ⊙ f(1 − f)
+    np.subtract(a, dy, out=dz)                           # ∂J/∂ẑ = ∂J/∂c ⊙ i ⊙ (1 − z²)
     if P is not None:
-        np.multiply(P[0], di, out=w)
-        carry += w                                       #   + p_i ⊙ ∂J/∂î
-        np.multiply(P[1], df, out=w)
-        carry += w                                       #   + p_f ⊙ ∂J/∂f̂
+        np.multiply(P[0], di, out=dy)
+        carry += dy                                      #   + p_i ⊙ ∂J/∂î
+        np.multiply(P[1], df, out=dy)
+        carry += dy                                      #   + p_f ⊙ ∂J/∂f̂
 
 
 # -- numba (one flat loop each: loops over two indices do not vectorize, 3x slower) ---------------
