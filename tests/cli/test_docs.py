@@ -7,7 +7,7 @@ import pytest
 
 ROOT = pathlib.Path(__file__).parents[2]
 DOCS = [ROOT / "README.md", ROOT / "docs" / "tutorial.md", ROOT / "docs" / "lstm.md", ROOT / "docs" / "gru.md",
-        ROOT / "docs" / "bidirectional.md"]
+        ROOT / "docs" / "bidirectional.md", ROOT / "docs" / "teacher_forcing.md"]
 
 
 def python_blocks(path):

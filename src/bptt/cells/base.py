@@ -45,6 +45,7 @@ special cases.
 """
 from __future__ import annotations
 
+from . import pooling as pool
 from . import sequences
 
 
@@ -52,40 +53,52 @@ class RecurrentModel:
     """Base of every cell's model: the public methods, built on the model's own `_inputs`
     (validation), `_backward` (forward + BPTT on validated inputs) and `_forward_loss`.
 
-    `lengths` (B,) is taken by bidirectional models only (`bptt.cells.bidirectional`): it is
+    `lengths` (B,) is taken by bidirectional models (`bptt.cells.bidirectional`): it is
     passed on to `_backward` and `_forward_loss` as a keyword; one-directional models refuse it
-    (their padding at the end needs only mask = 0 there)."""
+    (their padding at the end needs only mask = 0 there) except with `pooling` ("last" or
+    "mean", one target per sequence: `bptt.cells.pooling`), where it says which steps are real."""
 
     bidirectional = False
 
-    def _checked(self, x, y, h0, mask, lengths, need_y=True):
+    def _checked(self, x, y, h0, mask, lengths, need_y=True, pooling=None):
         """(validated (x, y, h0, mask), {"lengths": ...} or {})."""
+        if pooling is not None:
+            x, y, mask, lengths = self._pooled(x, y, mask, lengths, pooling)
         args = self._inputs(x, y, h0, mask, need_y)
         if lengths is None:
             return args, {}
         if not self.bidirectional:
             raise ValueError(f"The 'lengths' argument of {self.owner} is for bidirectional models, "
-                             f"whose backward direction must skip the padding. A one-directional "
-                             f"model is causal: give padded steps mask = 0 instead. Got lengths "
-                             f"with bidirectional=False.")
+                             f"whose backward direction must skip the padding, and for pooling "
+                             f"(one target per sequence). A one-directional model is causal: give "
+                             f"padded steps mask = 0 instead. Got lengths with bidirectional=False "
+                             f"and pooling=None.")
         T, B = args[0].shape[:2]
         return args, {"lengths": sequences.check_lengths(lengths, self.owner, T, B)}
 
-    def backward(self, x, y, h0=None, mask=None, *, lengths=None):
+    def _pooled(self, x, y, mask, lengths, pooling):
+        """Many-to-one targets y (B,) or (B, O) → (x, y, mask, lengths) for the step-wise
+        methods; see `bptt.cells.pooling`. pooling=None leaves them as they are."""
+        if pooling is None:
+            return x, y, mask, lengths
+        return pool.prepare(self, x, y, mask, lengths, pooling)
+
+    def backward(self, x, y, h0=None, mask=None, *, lengths=None, pooling=None):
         """Loss, gradients, the error of the initial state and ∂J/∂x in one forward + full
-        BPTT pass."""
-        args, kw = self._checked(x, y, h0, mask, lengths)
+        BPTT pass. pooling="last" or "mean" takes one target per sequence, y (B,) or (B, O)
+        (`bptt.cells.pooling`)."""
+        args, kw = self._checked(x, y, h0, mask, lengths, pooling=pooling)
         return self._backward(*args, **kw)
 
-    def loss_and_grads(self, x, y, h0=None, mask=None, *, lengths=None):
+    def loss_and_grads(self, x, y, h0=None, mask=None, *, lengths=None, pooling=None):
         """(J, ∂J/∂θ) with grads keyed and shaped like params."""
-        args, kw = self._checked(x, y, h0, mask, lengths)
+        args, kw = self._checked(x, y, h0, mask, lengths, pooling=pooling)
         res = self._backward(*args, need_dx=False, **kw)
         return res.loss, res.grads
 
-    def loss(self, x, y, h0=None, mask=None, *, lengths=None) -> float:
+    def loss(self, x, y, h0=None, mask=None, *, lengths=None, pooling=None) -> float:
         """J alone (forward only)."""
-        args, kw = self._checked(x, y, h0, mask, lengths)
+        args, kw = self._checked(x, y, h0, mask, lengths, pooling=pooling)
         return self._forward_loss(*args, **kw)[0]
 
     def tbptt(self, x, y, k1, k2, h0=None, mask=None):

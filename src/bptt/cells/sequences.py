@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _validate as v
+from ..nn.losses import MeanPooled
 
 
 def check_x(x, owner: str, input_size: int, dtype) -> np.ndarray:
@@ -37,9 +38,18 @@ def _check_nonempty(arr, owner):
 
 
 def check_y(y, owner: str, output: str, T: int, B: int, output_size: int, dtype) -> np.ndarray:
+    if isinstance(y, MeanPooled):            # one target per sequence, checked by cells.pooling
+        return y
     if y is None:
         raise ValueError(f"The 'y' argument of {owner} is required: targets of shape (T, B) = "
                          f"({T}, {B}). Got None.")
+    y = v.as_array(y, "y", owner)
+    per_step = (T, B) if output == "softmax" else (T, B, output_size)
+    one_per_sequence = per_step[1:]
+    if y.shape == one_per_sequence:
+        raise ValueError(f"The 'y' argument of {owner} must have shape {per_step}: a target per step. "
+                         f"For one target per sequence of shape {one_per_sequence}, pass "
+                         f"pooling='last' or pooling='mean'. Got shape {y.shape}.")
     if output == "softmax":
         return v.check_token_ids(y, "y", owner, (T, B), output_size)
     return v.check_float_array(y, "y", owner, (T, B, output_size), dtype)

@@ -39,9 +39,15 @@ _finite_float = _number(float, lambda v: abs(v) < float("inf"), "a finite number
 
 
 def _add_train(sub):
-    t = sub.add_parser("train", help="train a character-level model",
-                       description="Train on FILES (or, with none, the built-in corpus).")
+    t = sub.add_parser("train", help="train a character-level model or a sequence classifier",
+                       description="Train on FILES (or, with none, the built-in corpus); with "
+                                   "--task parity, a classifier of bit strings' parity.")
     t.add_argument("files", nargs="*", metavar="FILES")
+    t.add_argument("--task", choices=["char", "parity"], default="char",
+                   help="char: a character-level language model (default); parity: the parity "
+                        "of bit strings of 1..--max-len bits, one class per string")
+    t.add_argument("--max-len", type=_positive_int, default=10,
+                   help="--task parity: the longest string (default 10)")
     t.add_argument("--out", required=True, metavar="DIR", help="checkpoints, metrics and report")
     t.add_argument("--model", choices=["rnn", "lstm", "gru"], default="rnn")
     t.add_argument("--layers", type=_positive_int, default=1, help="stacked recurrent layers")

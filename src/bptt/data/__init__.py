@@ -7,6 +7,7 @@ Randomness is explicit (a seed or numpy Generator). Problems with the data itsel
 """
 from .batching import Batch, StreamBatcher, split
 from .errors import DataError
+from .output_tasks import SuccessorChain, successor_chain
 from .series import csv_column, windows
 from .synthetic import (ADDING_BASELINE_MSE, VOWEL_ALPHABET, AddingProblem, CopyMemory,
                         VowelTagging, adding_baseline_mse, adding_problem, copy_memory,
@@ -21,3 +22,8 @@ __all__ = [
     "copy_memory", "csv_column", "load_text", "open_corpus", "split", "stale_reason",
     "token_dtype", "VOWEL_ALPHABET", "VowelTagging", "vowel_tagging", "windows",
 ]
+__all__ += ["SuccessorChain", "successor_chain"]       # output_tasks: for bptt.OutputRNN
+
+from .synthetic import Parity, parity  # noqa: E402  (sequence classification)
+
+__all__ += ["Parity", "parity"]

@@ -31,6 +31,16 @@ VOWEL_ALPHABET, words of lengths[b] letters drawn uniformly and independently, p
 The letter at t+1 is independent of the letters up to t, so a model that reads only x(0..t)
 cannot beat the majority class (always 0), whose accuracy is 1 − (5/12)·(L−1)/L on average over
 the words' positions; one that also reads x(t+1) can be always right.
+
+Parity (sequence classification, one target per sequence: `pooling="last"` with `lengths`), bit
+strings of lengths[b] bits drawn uniformly and independently, padded at the end:
+
+    x[t, b] ∈ {0, 1}   bit t of string b (0 on the padding)
+    y[b] = (Σ_t x[t, b]) mod 2          lengths (n,), T = max_len
+
+Every bit flips the answer, so the class depends on the whole string and no strict part of it
+tells anything: chance is 50 %. `string_keys` numbers the strings (2^len + their bits), so a
+held-out set can be kept out of training (`exclude`).
 """
 from __future__ import annotations
 
@@ -61,6 +71,12 @@ class VowelTagging(NamedTuple):
 #: The letters of vowel_tagging: 5 vowels (ids 0-4), then 7 consonants.
 VOWEL_ALPHABET = "aeioubdgkmst"
 VOWELS = 5
+
+
+class Parity(NamedTuple):
+    x: np.ndarray        # (T, n) intp bits, 0 on the padding
+    y: np.ndarray        # (n,) intp: the parity of each string
+    lengths: np.ndarray  # (n,) intp: the strings' lengths
 
 
 class CopyMemory(NamedTuple):
@@ -158,3 +174,40 @@ def vowel_tagging(n: int, seed, *, min_len: int = 3, max_len: int = 8) -> VowelT
     y = np.zeros((max_len, n), dtype=np.intp)
     y[:-1] = (x[1:] < VOWELS) & (mask[1:] > 0)                           # the next letter is a vowel
     return VowelTagging(x.astype(np.intp), y, lengths.astype(np.intp), mask)
+
+
+def string_keys(x, lengths) -> np.ndarray:
+    """(n,) int64: a different number for each bit string, 2^len + Σ_t x[t] 2^t (len <= 62)."""
+    T = x.shape[0]
+    bits = (np.asarray(x, dtype=np.int64) * (np.arange(T)[:, None] < lengths[None, :]))
+    return (np.int64(1) << lengths.astype(np.int64)) + (bits << np.arange(T, dtype=np.int64)[:, None]).sum(0)
+
+
+def parity(n: int, seed, *, min_len: int = 1, max_len: int = 10, exclude=None) -> Parity:
+    """n random bit strings of min_len..max_len bits with their parity; time-major and padded at
+    the end to T = max_len. `exclude`: keys (`string_keys`) of strings never to draw (a held-out
+    set); those rows are drawn again."""
+    owner = "parity"
+    n = v.check_int(n, "n", owner)
+    min_len = v.check_int(min_len, "min_len", owner)
+    max_len = v.check_int(max_len, "max_len", owner)
+    if not min_len <= max_len <= 62:
+        raise ValueError(f"The 'max_len' parameter of {owner} must be in [min_len, 62] = "
+                         f"[{min_len}, 62]. Got {max_len}.")
+    rng = v.check_rng(seed, owner)
+    excluded = None if exclude is None else np.unique(np.asarray(exclude, dtype=np.int64))
+    if excluded is not None and excluded.size >= 2 ** (max_len + 1) - 2 ** min_len:
+        raise ValueError(f"The 'exclude' argument of {owner} leaves no string of {min_len}..{max_len} "
+                         f"bits to draw. Got {excluded.size} keys.")
+    x = np.zeros((max_len, n), dtype=np.intp)
+    lengths = np.zeros(n, dtype=np.intp)
+    todo = np.arange(n)
+    while todo.size:                                                    # draw (again) the rows to do
+        k = todo.size
+        lengths[todo] = rng.integers(min_len, max_len + 1, size=k)
+        real = np.arange(max_len)[:, None] < lengths[todo][None, :]
+        x[:, todo] = rng.integers(0, 2, size=(max_len, k)) * real
+        if excluded is None:
+            break
+        todo = todo[np.isin(string_keys(x[:, todo], lengths[todo]), excluded)]
+    return Parity(x, x.sum(axis=0) % 2, lengths)

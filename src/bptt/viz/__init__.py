@@ -29,6 +29,7 @@ from .animation import animation_frames, error_animation, error_frame, source_co
 from .figures import hidden_states, per_step_contributions, save_demo_figures
 from .flow import error_flow, flow_matrix, orthogonal_rnn_trace, vanishing_exploding
 from .lstm_flow import flow_comparison
+from .output_rnn import teacher_forcing_flow
 from .unfolded import unfolded_network
 
 __all__ = [
@@ -38,6 +39,7 @@ __all__ = [
     "per_step_contributions", "save_demo_figures", "save_png", "source_colors", "unfolded_network",
     "vanishing_exploding",
 ]
+__all__ += ["teacher_forcing_flow"]                # bptt.OutputRNN's flows (output_rnn.py)
 
 
 def _trace_html(trace):

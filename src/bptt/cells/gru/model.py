@@ -199,9 +199,10 @@ class GRU(RecurrentModel):
             dx, dh0, grads = gru_fused.backward(do, passes, self.params, need_dx=need_dx)
         return GRUBackward(loss, grads, self._public(dh0), dx, hs)
 
-    def trace(self, x, y, h0=None, mask=None, *, lengths=None, max_bytes=256 * 2**20) -> GRUTrace:
+    def trace(self, x, y, h0=None, mask=None, *, lengths=None, pooling=None, max_bytes=256 * 2**20) -> GRUTrace:
         """Every error and per-step gradient of one forward + BPTT pass; see `bptt.cells.gru.trace`
-        (`bptt.cells.bidirectional_trace` for a bidirectional model)."""
+        (`bptt.cells.bidirectional_trace` for a bidirectional model); pooling as in backward()."""
+        x, y, mask, lengths = self._pooled(x, y, mask, lengths, pooling)
         if self.bidirectional:
             return bi_trace.trace(self, x, y, h0, mask, lengths, max_bytes=max_bytes)
         if lengths is not None:

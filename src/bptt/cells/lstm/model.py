@@ -222,9 +222,10 @@ class LSTM(RecurrentModel):
             dx, dh0, dc0, grads = lstm_fused.backward(do, passes, self.params)
         return LSTMBackward(loss, grads, self._public(dh0, dc0), dx, ys, cs)
 
-    def trace(self, x, y, h0=None, mask=None, *, lengths=None, max_bytes=256 * 2**20):
+    def trace(self, x, y, h0=None, mask=None, *, lengths=None, pooling=None, max_bytes=256 * 2**20):
         """Every error and per-step gradient of one forward + BPTT pass; see `bptt.cells.lstm.trace`
-        (`bptt.cells.bidirectional_trace` for a bidirectional model)."""
+        (`bptt.cells.bidirectional_trace` for a bidirectional model); pooling as in backward()."""
+        x, y, mask, lengths = self._pooled(x, y, mask, lengths, pooling)
         if self.bidirectional:
             return bi_trace.trace(self, x, y, h0, mask, lengths, max_bytes=max_bytes)
         if lengths is not None:

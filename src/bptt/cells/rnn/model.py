@@ -197,9 +197,10 @@ class SimpleRNN(RecurrentModel):
             flat.update({layer_key(k, l) if k in LAYER_NAMES else k: a for k, a in g.items()})
         return RNNBackward(loss, {k: flat[k] for k in self.params}, self._stack(dh0s), dx, hs)
 
-    def trace(self, x, y, h0=None, mask=None, *, lengths=None, max_bytes=256 * 2**20):
+    def trace(self, x, y, h0=None, mask=None, *, lengths=None, pooling=None, max_bytes=256 * 2**20):
         """Every error and per-step gradient of one forward + BPTT pass; see `bptt.cells.rnn.trace`
-        (`bptt.cells.bidirectional_trace` for a bidirectional model)."""
+        (`bptt.cells.bidirectional_trace` for a bidirectional model); pooling as in backward()."""
+        x, y, mask, lengths = self._pooled(x, y, mask, lengths, pooling)
         if self.bidirectional:
             return bi_trace.trace(self, x, y, h0, mask, lengths, max_bytes=max_bytes)
         if lengths is not None:
