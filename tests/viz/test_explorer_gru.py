@@ -209,3 +209,14 @@ def test_refuses_stacked_large_and_foreign_traces(traces, monkeypatch):
     monkeypatch.setattr(explorer, "MAX_NUMBERS", 500)
     with pytest.raises(ValueError, match=r"too large for the explorer: T=4, B=1, H=3 .* above its limit of 500"):
         explorer_html(traces["tokens"])
+
+
+def test_a_mean_pooled_trace_is_refused_with_the_reason():
+    model = bptt.GRU(4, 3, 2, seed=0)
+    rng = np.random.default_rng(0)
+    x, y = rng.integers(0, 4, size=(5, 2)), rng.integers(0, 2, size=(2,))
+    with pytest.raises(ValueError, match=r"has one loss per sequence \(pooling='mean'\); the explorer "
+                                         r"draws a loss L\(t\) at every step"):
+        explorer_html(model.trace(x, y, pooling="mean"))
+    assert explorer_html(model.trace(x, y, pooling="last")).startswith("<!DOCTYPE html>")
+    assert model.trace(x, y, pooling="mean")._repr_html_() is None      # Jupyter falls back to repr

@@ -43,9 +43,11 @@ __all__ += ["teacher_forcing_flow"]                # bptt.OutputRNN's flows (out
 
 
 def _trace_html(trace):
-    """A trace's display in Jupyter: the interactive explorer (one layer; the plain repr for
-    stacked models). Attached here so that the traces know nothing of pictures."""
-    if getattr(trace.model, "num_layers", 1) != 1:
+    """A trace's display in Jupyter: the interactive explorer (one layer, a loss at every step;
+    the plain repr for stacked models and mean-pooled traces). Attached here so that the traces
+    know nothing of pictures."""
+    import numpy as np
+    if getattr(trace.model, "num_layers", 1) != 1 or not isinstance(getattr(trace, "y", None), np.ndarray):
         return None
     from .explorer import explorer_html
     return explorer_html(trace, inline=True)

@@ -112,6 +112,11 @@ def _check_trace(trace, owner) -> str:
         raise TypeError(f"The 'trace' argument of {owner} must be the trace of a SimpleRNN, an "
                         f"LSTM or a GRU, as returned by model.trace(x, y). Got "
                         f"{type(trace).__name__} instead.")
+    if not isinstance(trace.y, np.ndarray):
+        raise ValueError(f"The 'trace' argument of {owner} has one loss per sequence "
+                         f"(pooling='mean'); the explorer draws a loss L(t) at every step. Trace "
+                         f"with pooling='last' (a loss at each sequence's last step) or per-step "
+                         f"targets.")
     return kind
 
 
