@@ -27,7 +27,8 @@ A cell lives in `bptt/cells/<kind>/` and brings:
   cache)` with a named cache and `step_backward(errors, cache) -> (dx_t, d_state_prev, grads)`,
   and the sequence loops over them — the path a reader follows.
 - `fused.py`: the fast path (`path="fast"`, the default), equal to the reference path in tests.
-- `trace.py`: `model.trace(x, y, h0, mask)` on the reference path, returning `trace_class` with
+- `trace.py`: the one-direction trace, which the model's `_trace(x, y, h0, mask, max_bytes)` returns
+  and `RecurrentModel.trace` calls (on the reference path), an instance of `trace_class` with
   `.forward`, `.loss`, `.grads` (equal to loss_and_grads), `.errors` (at least "o" and "h", each
   (T, B, .), plus the cell's own, e.g. "a" or "c" or the gates'), `.per_step[name]` (T, *shape)
   summing over t to grads[name], `.dh0`, and `.errors_by_source` {path: (T, T, B, H)} whose
@@ -112,3 +113,15 @@ class RecurrentModel:
                              f"loss_and_grads() on whole sequences.")
         from .truncated import tbptt
         return tbptt(self, x, y, k1, k2, h0=h0, mask=mask)
+
+    def trace(self, x, y, h0=None, mask=None, *, lengths=None, pooling=None, max_bytes=256 * 2**20):
+        """Every error and per-step gradient of one forward + BPTT pass, on the reference path:
+        the cell's own trace (`bptt.cells.<kind>.trace`), or `bptt.cells.bidirectional_trace` for a
+        bidirectional model; pooling and lengths as in backward()."""
+        from . import bidirectional_trace as bi_trace   # here: it imports the cells' packages
+        x, y, mask, lengths = self._pooled(x, y, mask, lengths, pooling)
+        if self.bidirectional:
+            return bi_trace.trace(self, x, y, h0, mask, lengths, max_bytes=max_bytes)
+        if lengths is not None:
+            self._checked(x, y, h0, mask, lengths)                  # refuses it, with the reason
+        return self._trace(x, y, h0, mask, max_bytes)

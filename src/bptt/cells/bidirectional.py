@@ -267,7 +267,7 @@ def backward_pass(model, p: Pass, do, need_dx: bool, trace: bool = False):
     """BPTT through the output layer and every layer, top first, each direction against its own
     arrow of time. Returns (dx, dh0 parts [(2L, B, H)], grads, per_step, layer_errors); per_step
     and layer_errors only with trace=True (the reference path)."""
-    cell, names = directions.DIRECTIONS[model.kind], plain_names(model.params)
+    cell = directions.DIRECTIONS[model.kind]
     T, B, O = do.shape
     H = model.hidden_size
     top = p.layers[-1].out

@@ -47,7 +47,6 @@ from ... import _validate as v
 from . import fused as gru_fused
 from . import reference as gru_reference
 from .. import bidirectional as bi
-from .. import bidirectional_trace as bi_trace
 from .. import sequences
 from ...nn.init import uniform_fan_in
 from ...nn.losses import OUTPUTS, loss_and_error, output_fn, per_step_total
@@ -199,14 +198,8 @@ class GRU(RecurrentModel):
             dx, dh0, grads = gru_fused.backward(do, passes, self.params, need_dx=need_dx)
         return GRUBackward(loss, grads, self._public(dh0), dx, hs)
 
-    def trace(self, x, y, h0=None, mask=None, *, lengths=None, pooling=None, max_bytes=256 * 2**20) -> GRUTrace:
-        """Every error and per-step gradient of one forward + BPTT pass; see `bptt.cells.gru.trace`
-        (`bptt.cells.bidirectional_trace` for a bidirectional model); pooling as in backward()."""
-        x, y, mask, lengths = self._pooled(x, y, mask, lengths, pooling)
-        if self.bidirectional:
-            return bi_trace.trace(self, x, y, h0, mask, lengths, max_bytes=max_bytes)
-        if lengths is not None:
-            self._checked(x, y, h0, mask, lengths)                  # refuses it, with the reason
+    def _trace(self, x, y, h0, mask, max_bytes):
+        """The one-direction trace; see `bptt.cells.gru.trace`."""
         return trace_gru(self, x, y, h0=h0, mask=mask, max_bytes=max_bytes)
 
     def _forward_loss(self, x, y, h0, mask, lengths=None):

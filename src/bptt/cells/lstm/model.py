@@ -52,11 +52,10 @@ from ... import _validate as v
 from . import fused as lstm_fused
 from . import reference as lstm_reference
 from .. import bidirectional as bi
-from .. import bidirectional_trace as bi_trace
 from .. import sequences
 from ...nn.init import uniform_fan_in
 from ...nn.losses import OUTPUTS, loss_and_error, output_fn, per_step_total
-from .reference import GATES, key, param_shapes
+from .reference import GATES, param_shapes
 from ..base import RecurrentModel
 from .results import LSTMBackward, LSTMForward
 from .trace import LSTMTrace, trace_lstm
@@ -222,14 +221,8 @@ class LSTM(RecurrentModel):
             dx, dh0, dc0, grads = lstm_fused.backward(do, passes, self.params)
         return LSTMBackward(loss, grads, self._public(dh0, dc0), dx, ys, cs)
 
-    def trace(self, x, y, h0=None, mask=None, *, lengths=None, pooling=None, max_bytes=256 * 2**20):
-        """Every error and per-step gradient of one forward + BPTT pass; see `bptt.cells.lstm.trace`
-        (`bptt.cells.bidirectional_trace` for a bidirectional model); pooling as in backward()."""
-        x, y, mask, lengths = self._pooled(x, y, mask, lengths, pooling)
-        if self.bidirectional:
-            return bi_trace.trace(self, x, y, h0, mask, lengths, max_bytes=max_bytes)
-        if lengths is not None:
-            self._checked(x, y, h0, mask, lengths)                  # refuses it, with the reason
+    def _trace(self, x, y, h0, mask, max_bytes):
+        """The one-direction trace; see `bptt.cells.lstm.trace`."""
         return trace_lstm(self, x, y, h0=h0, mask=mask, max_bytes=max_bytes)
 
     def _forward_loss(self, x, y, state, mask, lengths=None):

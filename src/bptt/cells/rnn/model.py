@@ -26,7 +26,6 @@ from ... import _validate as v
 from . import fused
 from . import reference
 from .. import bidirectional as bi
-from .. import bidirectional_trace as bi_trace
 from .. import sequences
 from ...nn.activations import get_activation
 from ...nn.init import uniform_fan_in
@@ -197,14 +196,8 @@ class SimpleRNN(RecurrentModel):
             flat.update({layer_key(k, l) if k in LAYER_NAMES else k: a for k, a in g.items()})
         return RNNBackward(loss, {k: flat[k] for k in self.params}, self._stack(dh0s), dx, hs)
 
-    def trace(self, x, y, h0=None, mask=None, *, lengths=None, pooling=None, max_bytes=256 * 2**20):
-        """Every error and per-step gradient of one forward + BPTT pass; see `bptt.cells.rnn.trace`
-        (`bptt.cells.bidirectional_trace` for a bidirectional model); pooling as in backward()."""
-        x, y, mask, lengths = self._pooled(x, y, mask, lengths, pooling)
-        if self.bidirectional:
-            return bi_trace.trace(self, x, y, h0, mask, lengths, max_bytes=max_bytes)
-        if lengths is not None:
-            self._checked(x, y, h0, mask, lengths)                  # refuses it, with the reason
+    def _trace(self, x, y, h0, mask, max_bytes):
+        """The one-direction trace; see `bptt.cells.rnn.trace`."""
         return trace_rnn(self, x, y, h0=h0, mask=mask, max_bytes=max_bytes)
 
     def _forward_loss(self, x, y, h0, mask, lengths=None):
