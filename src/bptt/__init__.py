@@ -11,7 +11,9 @@ The packages (see ARCHITECTURE.md): `nn` (activations, losses, dense layers, gra
 import sys as _sys
 
 from . import data, viz
+from . import decode as decode          # re-exported: bptt.decode
 from .cells import GRU, LSTM, OutputRNN, SimpleRNN
+from .cells.seq2seq import Seq2Seq
 from .data.chardata import CharData
 from .io.interop import from_torch, to_torch
 from .nn.dense import MLP
@@ -27,6 +29,6 @@ for _name in ("optim", "clipping", "schedules"):
     _sys.modules[f"{__name__}.{_name}"] = globals()[_name]
 
 __version__ = "0.1.0"
-__all__ = ["CharData", "GRU", "LSTM", "MLP", "OutputRNN", "SimpleRNN", "TrainConfig", "TrainingError",
-           "clipping", "data", "evaluate", "from_torch", "gradcheck", "load_lab_export",
+__all__ = ["CharData", "GRU", "LSTM", "MLP", "OutputRNN", "Seq2Seq", "SimpleRNN", "TrainConfig", "TrainingError",
+           "clipping", "data", "decode", "evaluate", "from_torch", "gradcheck", "load_lab_export",
            "make_optimizer", "optim", "schedules", "to_torch", "train", "viz", "__version__"]

@@ -109,7 +109,7 @@ def test_unicode_error_names_file_and_offset(tmp_path):
     (["sample", "{run}", "--temperature", "0"], r"--temperature: expected a finite number > 0, got 0"),
     (["sample", "{run}", "--prime", "the QZ\u00e9"], r"outside the model's vocabulary: 'Q', 'Z', '\u00e9'"),
     (["eval", "{run}", "{tmp}/missing.txt"], r"missing.txt"),
-    (["eval", "{run}"], r"the following arguments are required: FILES"),
+    (["eval", "{run}"], r"holds a character model: give FILES"),
 ])
 def test_bad_input_exits_2_with_a_message(args, message, tmp_path, corpus, trained):
     (tmp_path / "empty.txt").write_bytes(b"")

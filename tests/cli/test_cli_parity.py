@@ -30,7 +30,8 @@ def test_metrics_and_checkpoint(run):
     assert "held-out accuracy" in r.stdout
     model, vocab, meta = load_model(out)
     assert model.kind == "gru" and model.input_size == 2 and model.output_size == 2
-    assert meta["step"] == 20 and meta["data"] == {"task": "classify", "pooling": "last"}
+    assert meta["step"] == 20 and meta["data"]["task"] == "classify" and meta["data"]["pooling"] == "last"
+    assert meta["data"]["dataset"] == {"name": "parity", "max_len": 6}
     assert vocab.to_list() == ["0", "1"]
 
 
@@ -47,10 +48,10 @@ def test_rerun_refuses_to_overwrite_then_overwrites(run):
 
 @pytest.mark.parametrize("extra,message", [
     (["--seq-len", "20"], "--seq-len applies to --task char, not --task parity"),
-    (["--resume"], "--resume applies to --task char"),
+    (["--data", "d"], "--data applies to --task char"),
     (["--max-len", "63"], "--max-len must be at most 62"),
     (["--peepholes"], "--peepholes applies to --model lstm, not --model gru"),
-    (["--task", "brackets"], "invalid choice: 'brackets'"),
+    (["--kinds", "2"], "--kinds applies to --task brackets, not --task parity"),
 ])
 def test_usage_errors_exit_2(extra, message, tmp_path):
     r = bptt("train", "--task", "parity", "--model", "gru", "--out", tmp_path / "o", *FAST, *extra)

@@ -7,7 +7,9 @@ import pytest
 
 ROOT = pathlib.Path(__file__).parents[2]
 DOCS = [ROOT / "README.md", ROOT / "docs" / "tutorial.md", ROOT / "docs" / "lstm.md", ROOT / "docs" / "gru.md",
-        ROOT / "docs" / "bidirectional.md", ROOT / "docs" / "teacher_forcing.md"]
+        ROOT / "docs" / "bidirectional.md", ROOT / "docs" / "teacher_forcing.md",
+        ROOT / "docs" / "seq2seq.md"]
+DOCS += [ROOT / "docs" / "classification.md"]           # many-to-one: pooling, parity, brackets
 
 
 def python_blocks(path):

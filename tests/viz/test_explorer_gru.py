@@ -172,7 +172,7 @@ def test_explain_kind_gru_and_a_gru_model(tmp_path):
     out = tmp_path / "e.html"
     with pytest.raises(ValueError, match=r"'kind' parameter of explain is 'lstm', but the model is a GRU \(kind 'gru'\)"):
         explain(out, model=model, vocab=vocab, input_text="abc", kind="lstm")
-    with pytest.raises(ValueError, match=r"'kind' parameter of explain must be one of 'rnn', 'lstm', 'gru'. Got 'GRU'"):
+    with pytest.raises(ValueError, match=r"'kind' parameter of explain must be one of 'rnn', 'lstm', 'gru', 'output_rnn', 'seq2seq'. Got 'GRU'"):
         explain(out, kind="GRU")
     assert not out.exists()
 

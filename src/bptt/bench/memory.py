@@ -28,7 +28,7 @@ def memory_probe(side: str, config) -> dict:
     import tracemalloc
     from threadpoolctl import threadpool_limits
     c = config if isinstance(config, Config) else CONFIGS[config]
-    small = Config("warm-up", c.kind, 2, 1, c.D, 8, c.O, c.tokens, 1.0)
+    small = Config("warm-up", c.kind, 2, 1, c.D, 8, c.O, c.tokens, 1.0, c.bidirectional)
     make = bptt_backward if side == "bptt" else torch_backward
     with threadpool_limits(1):
         if side == "torch":

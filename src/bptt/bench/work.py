@@ -18,6 +18,7 @@ class Config:
     O: int
     tokens: bool
     target: float      # bptt time / torch time, single-threaded, at most
+    bidirectional: bool = False   # both directions of the layer, V (O, 2H); torch's bidirectional=True
 
 
 CONFIGS = {c.name: c for c in (
@@ -27,6 +28,9 @@ CONFIGS = {c.name: c for c in (
     Config("rnn-T200-B16-D64-H128", "rnn", 200, 16, 64, 128, 65, False, 0.70),
     Config("lstm-T50-B32-V65-H256", "lstm", 50, 32, 65, 256, 65, True, 1.00),
     Config("gru-T50-B32-V65-H256", "gru", 50, 32, 65, 256, 65, True, 1.00),
+    Config("rnn-bi-T50-B32-V65-H256", "rnn", 50, 32, 65, 256, 65, True, 1.00, True),
+    Config("lstm-bi-T50-B32-V65-H256", "lstm", 50, 32, 65, 256, 65, True, 1.00, True),
+    Config("gru-bi-T50-B32-V65-H256", "gru", 50, 32, 65, 256, 65, True, 1.00, True),
 )}
 GATES = {"rnn": 1, "gru": 3, "lstm": 4}     # weight blocks per layer: GEMM flops scale with it
 PEAK_SHAPE = (512, 512, 2048)
@@ -40,17 +44,19 @@ def lstm_class():
 
 
 def gemm_flops(c: Config) -> float:
-    """The model's GEMM flops, the same count for both sides (see the module docstring)."""
-    N, G = c.T * c.B, GATES[c.kind]
-    f = 2 * N * (3 * G * c.H * c.H + 3 * c.H * c.O)
-    return f + (0 if c.tokens else 2 * N * 2 * G * c.H * c.D)
+    """The model's GEMM flops, the same count for both sides (see the module docstring). A
+    bidirectional model runs the recurrence (and the input projections) once in each direction,
+    M = 2 of them, and its output layer reads 2H features."""
+    N, G, M = c.T * c.B, GATES[c.kind], 2 if c.bidirectional else 1
+    f = 2 * N * M * (3 * G * c.H * c.H + 3 * c.H * c.O)
+    return f + (0 if c.tokens else 2 * N * M * 2 * G * c.H * c.D)
 
 
 def executed_flops(c: Config, side: str) -> float:
     """The GEMM flops each side actually runs: bptt also computes ∂J/∂x for float inputs; torch
     multiplies its one-hot inputs (U x and ∂J/∂U as GEMMs) for token inputs."""
     N, G = c.T * c.B, GATES[c.kind]
-    extra = 2 * N * G * c.H * c.D
+    extra = 2 * N * G * c.H * c.D * (2 if c.bidirectional else 1)
     if side == "bptt":
         return gemm_flops(c)
     return gemm_flops(c) + (2 * extra if c.tokens else 0)
@@ -71,8 +77,10 @@ def make_model(c: Config, seed=0):
         cls = lstm_class()
         if cls is None:
             raise RuntimeError("bptt.LSTM is not available")
-        return cls(c.D, c.H, c.O, forget_bias=0.0, dtype="float32", seed=seed)
-    return model_class(c.kind)(c.D, c.H, c.O, dtype="float32", seed=seed)
+        return cls(c.D, c.H, c.O, forget_bias=0.0, dtype="float32", seed=seed,
+                   bidirectional=c.bidirectional)
+    return model_class(c.kind)(c.D, c.H, c.O, dtype="float32", seed=seed,
+                               bidirectional=c.bidirectional)
 
 
 def bptt_backward(c: Config):
@@ -90,6 +98,8 @@ def _torch_modules(c: Config, model=None):
     rnn, linear = to_torch(model if model is not None else make_model(c))
     if c.kind != "gru":
         rnn.bias_hh_l0.requires_grad_(False)
+        if c.bidirectional:
+            rnn.bias_hh_l0_reverse.requires_grad_(False)
     params = [p for p in list(rnn.parameters()) + list(linear.parameters()) if p.requires_grad]
     return rnn, linear, params
 

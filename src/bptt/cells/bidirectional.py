@@ -190,7 +190,10 @@ def run_forward(model, x, state, lengths, reference: bool) -> Pass:
                          direction_params(model.params, names, l, 0), reference)
         r = cell.forward(model, reverse_time(inp, idx), tuple(p[2 * l + 1] for p in ps),
                          direction_params(model.params, names, l, 1), reference)
-        out = np.concatenate([f.out, reverse_time(r.out, idx)], axis=2)   # [h(t); g(t)]  (T, B, 2H)
+        H = f.out.shape[2]
+        out = np.empty(f.out.shape[:2] + (2 * H,), dtype=f.out.dtype)  # [h(t); g(t)]  (T, B, 2H)
+        out[:, :, :H] = f.out
+        out[:, :, H:] = r.out[::-1] if idx is None else reverse_time(r.out, idx)   # one copy, not two
         if valid is not None:
             out *= valid[:, :, None]                                    # 0 on the padding
         layers.append(LayerRun(inp, f, r, out))

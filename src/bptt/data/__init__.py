@@ -27,3 +27,16 @@ __all__ += ["SuccessorChain", "successor_chain"]       # output_tasks: for bptt.
 from .synthetic import Parity, parity  # noqa: E402  (sequence classification)
 
 __all__ += ["Parity", "parity"]
+
+from .pairs import (BOS, EOS, PAD, PairBatch, PairVocab, batch_pairs,  # noqa: E402  (seq2seq)
+                    exact_match, read_pairs, split_pairs)
+from .seq2seq_tasks import (DATE_FORMATS, SEQ2SEQ_TASKS, addition_pairs,  # noqa: E402
+                            date_pairs, reverse_pairs, task_pairs)
+
+__all__ += ["BOS", "EOS", "PAD", "PairBatch", "PairVocab", "batch_pairs", "exact_match",
+            "read_pairs", "split_pairs", "DATE_FORMATS", "SEQ2SEQ_TASKS", "addition_pairs",
+            "date_pairs", "reverse_pairs", "task_pairs"]
+
+from .brackets import BRACKETS, Brackets, brackets  # noqa: E402  (sequence classification)
+
+__all__ += ["BRACKETS", "Brackets", "brackets"]

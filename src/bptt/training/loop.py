@@ -295,6 +295,16 @@ def _append_jsonl(path: Path, rec: dict):
         f.flush()
 
 
+def record_evaluation(history, rec: dict, out, progress) -> None:
+    """One evaluation record: appended to the history, to out/metrics.jsonl (when out is a
+    directory) and passed to progress (when given). The task loops (classify, seq2seq) share it."""
+    history.append(rec)
+    if out is not None:
+        _append_jsonl(Path(out) / "metrics.jsonl", rec)
+    if progress is not None:
+        progress(rec)
+
+
 def _truncate_metrics(path: Path, step: int) -> list:
     """Keep the records up to the checkpoint's step (later ones came after it and are redone)."""
     from ..io.atomic import atomic_write_text

@@ -26,10 +26,13 @@ draws one-layer SimpleRNN, LSTM and GRU traces.
 """
 from ._common import DEMO_TEXT, DEMO_VOCAB, demo_trace, fig_to_rgba, format_values, save_png
 from .animation import animation_frames, error_animation, error_frame, source_colors
+from .bidirectional import bidirectional_flow, bidirectional_flows
+from .classification import pooling_errors
 from .figures import hidden_states, per_step_contributions, save_demo_figures
 from .flow import error_flow, flow_matrix, orthogonal_rnn_trace, vanishing_exploding
 from .lstm_flow import flow_comparison
 from .output_rnn import teacher_forcing_flow
+from .seq2seq import accuracy_curves, attention_heatmap, encoder_reach
 from .unfolded import unfolded_network
 
 __all__ = [
@@ -40,6 +43,9 @@ __all__ = [
     "vanishing_exploding",
 ]
 __all__ += ["teacher_forcing_flow"]                # bptt.OutputRNN's flows (output_rnn.py)
+__all__ += ["pooling_errors"]                     # many-to-one: last vs mean (classification.py)
+__all__ += ["bidirectional_flow", "bidirectional_flows"]   # both directions' errors by source
+__all__ += ["accuracy_curves", "attention_heatmap", "encoder_reach"]   # Seq2Seq (seq2seq.py)
 
 
 def _trace_html(trace):

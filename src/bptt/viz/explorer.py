@@ -1,5 +1,6 @@
 """The interactive BPTT explorer: one self-contained HTML page of one traced forward + BPTT pass
-of a one-layer SimpleRNN, LSTM or GRU.
+of a one-layer SimpleRNN, LSTM or GRU — also with bidirectional=True — or of an OutputRNN (the
+designs' JSON and views: `bptt.viz.explorer_designs`, config.kind "bi" and "output_rnn").
 
     tr = model.trace(x, y, h0, mask)
     html = explorer_html(tr, lr=0.1)               # a full page (str), no external URLs at all
@@ -79,6 +80,7 @@ from ..nn.losses import per_step_loss
 from ._common import trace_kind
 from .explorer_kinds import KINDS as KIND_TABLE
 from .explorer_kinds import gru_preactivations, lstm_preactivations
+from . import explorer_designs as designs
 from .explorer_page import json_array as _json_array
 from .explorer_page import page_html, script_json
 from .lab_page import lab_page_html, visible_text
@@ -89,6 +91,7 @@ __all__ = ["explorer_html", "explorer_payload", "write_explorer", "default_explo
 
 PARAM_NAMES = ("U", "W", "b", "V", "c")
 KINDS = tuple(KIND_TABLE)      # "rnn", "lstm", "gru"
+EXPLAIN_KINDS = KINDS + ("output_rnn", "seq2seq")   # `explain`'s built-in models (+ bidirectional)
 MAX_NUMBERS = 500_000          # numbers in the embedded JSON (about 10 MB of HTML)
 DEFAULT_VOCAB = "ehlo"         # the built-in model's characters, in id order
 DEFAULT_TEXT = "hello"         # its input: predict each next character (T = 4)
@@ -98,7 +101,12 @@ MAX_TEXT = 26                  # characters of input text for `explain` (T <= 25
 
 # -- validation -------------------------------------------------------------------------------------
 def _check_trace(trace, owner) -> str:
-    """The trace's kind, "rnn", "lstm" or "gru", after checking it is one the explorer can draw."""
+    """The trace's kind, "rnn", "lstm" or "gru" (or a design: "bi", "output_rnn";
+    `bptt.viz.explorer_designs`), after checking it is one the explorer can draw."""
+    design = designs.design_kind(trace)
+    if design is not None:
+        designs.check_design(trace, design, owner)
+        return _check_targets(trace, owner, design)
     model = getattr(trace, "model", None)
     params = getattr(model, "params", None)
     layers = getattr(model, "num_layers", 1)
@@ -110,8 +118,12 @@ def _check_trace(trace, owner) -> str:
             and set(params) == set(KIND_TABLE[kind].names(model))
             and all(hasattr(trace, k) for k in ("forward", "errors", "per_step", "grads", "dh0"))):
         raise TypeError(f"The 'trace' argument of {owner} must be the trace of a SimpleRNN, an "
-                        f"LSTM or a GRU, as returned by model.trace(x, y). Got "
-                        f"{type(trace).__name__} instead.")
+                        f"LSTM or a GRU (also bidirectional=True), or an OutputRNN, as returned "
+                        f"by model.trace(x, y). Got {type(trace).__name__} instead.")
+    return _check_targets(trace, owner, kind)
+
+
+def _check_targets(trace, owner, kind):
     if not isinstance(trace.y, np.ndarray):
         raise ValueError(f"The 'trace' argument of {owner} has one loss per sequence "
                          f"(pooling='mean'); the explorer draws a loss L(t) at every step. Trace "
@@ -135,6 +147,8 @@ def _labels(vocab, owner):
 
 
 def _count_numbers(trace, kind):
+    if kind in designs.DESIGNS:
+        return designs.count_numbers(trace, kind)
     T, B, H = trace.forward.h.shape
     O, D = trace.model.output_size, trace.model.input_size
     per_h = KIND_TABLE[kind].per_h              # forward and error arrays (T, B, H) of each kind
@@ -154,8 +168,8 @@ def explorer_payload(trace, *, lr=0.1, title=None, vocab=None) -> dict:
                         f"Got {type(title).__name__} instead.")
     labels = _labels(vocab, owner)
     model, fwd = trace.model, trace.forward
-    T, B, H = fwd.h.shape
-    O, D = model.params["V"].shape[0], model.input_size
+    T, B = trace.x.shape[:2]
+    H, O, D = model.hidden_size, model.params["V"].shape[0], model.input_size
     tokens = trace.x.dtype.kind in "iu"
     n = _count_numbers(trace, kind)
     if n > MAX_NUMBERS:
@@ -167,11 +181,12 @@ def explorer_payload(trace, *, lr=0.1, title=None, vocab=None) -> dict:
         if len(labels) < need:
             raise ValueError(f"The 'vocab' parameter of {owner} must label every id: the model "
                              f"has {need} ids, but vocab has {len(labels)} labels.")
-    name = type(model).__name__
+    name = type(model).__name__ + (" (bidirectional)" if kind == "bi" else "")
     if title is None:
         title = f"BPTT explorer: {name} (D={D}, H={H}, O={O}), T={T}"
     params = model.params
-    names = KIND_TABLE[kind].names(model)                   # in the model's order
+    design = kind in designs.DESIGNS
+    names = designs.param_names(trace) if design else KIND_TABLE[kind].names(model)   # model's order
     loss_terms = per_step_loss(model.output, fwd.o, trace.y) * trace.mask / B   # L(t) of each b
     config = {
         "model": name, "kind": kind, "activation": getattr(model, "activation", "tanh"),
@@ -180,8 +195,8 @@ def explorer_payload(trace, *, lr=0.1, title=None, vocab=None) -> dict:
         "tokens": bool(tokens), "labels": labels, "title": title,
         "dtype": str(np.asarray(fwd.h).dtype),
     }
-    config.update(KIND_TABLE[kind].config(model))
-    parts = KIND_TABLE[kind].parts(trace)
+    config.update(designs.config(trace, kind) if design else KIND_TABLE[kind].config(model))
+    parts = designs.parts(trace, kind) if design else KIND_TABLE[kind].parts(trace)
     return {
         "config": config,
         "params": {k: _json_array(params[k]) for k in names},
@@ -189,8 +204,8 @@ def explorer_payload(trace, *, lr=0.1, title=None, vocab=None) -> dict:
         "mask": _json_array(trace.mask), "forward": parts["forward"],
         "loss": _json_array(trace.loss), "loss_terms": _json_array(loss_terms),
         "errors": parts["errors"], "errors_by_source": parts["errors_by_source"],
-        "dh0": parts["dh0"],
-        "per_step": {k: _json_array(trace.per_step[k]) for k in names},
+        "dh0": parts["dh0"], **{k: parts[k] for k in ("c0", "dc0") if k in parts},
+        "per_step": parts.get("per_step") or {k: _json_array(trace.per_step[k]) for k in names},
         "grads": {k: _json_array(trace.grads[k]) for k in names},
         "updated": {k: _json_array(params[k] - lr * trace.grads[k]) for k in names},
     }
@@ -199,6 +214,8 @@ def explorer_payload(trace, *, lr=0.1, title=None, vocab=None) -> dict:
 # -- the page -----------------------------------------------------------------------------------------
 def _iframe_height(payload) -> int:
     c = payload["config"]
+    if c["kind"] in designs.DESIGNS:
+        return designs.iframe_height(c)
     if c["kind"] != "rnn":                  # the gates' row holds two cells a unit
         cells = 2 * c["output_size"] + (4 if c["kind"] == "lstm" else 3) * c["hidden_size"] + 1
         return 420 + 24 * min(cells, 60) + 320
@@ -270,9 +287,9 @@ def default_explorer_trace(seed=0, input_text=None, kind="rnn"):
     return _default_trace(seed, input_text, kind, "default_explorer_trace")
 
 
-def _check_kind(kind, owner):
-    if kind not in KINDS:
-        raise ValueError(f"The 'kind' parameter of {owner} must be one of {', '.join(map(repr, KINDS))}. "
+def _check_kind(kind, owner, kinds=KINDS):
+    if kind not in kinds:
+        raise ValueError(f"The 'kind' parameter of {owner} must be one of {', '.join(map(repr, kinds))}. "
                          f"Got {kind!r} instead.")
     return kind
 
@@ -302,7 +319,7 @@ def _encode_with(vocab, text, owner):
 
 
 def explain(out, *, model=None, input_text=None, seed=0, vocab=None, lr=0.1, title=None,
-            kind=None, lab_open=False) -> Path:
+            kind=None, lab_open=False, bidirectional=False, mode=None) -> Path:
     """`bptt explain`: write the explorer of one next-character pass to `out`; return its Path.
     The page is the BPTT lab (`bptt.viz.lab_page`): the explorer with controls that recompute
     it in the page, collapsed unless lab_open=True (`bptt lab`).
@@ -314,12 +331,33 @@ def explain(out, *, model=None, input_text=None, seed=0, vocab=None, lr=0.1, tit
     (or any object with `.encode(text)` and optionally `.chars`), a str of characters in id
     order, or a function text -> ids. The model reads text[:-1] and is scored on predicting
     text[1:].
+
+    The other designs get the explorer page alone (the lab's engine runs neither): kind=
+    "output_rnn", the built-in OutputRNN, in mode "teacher" (the default: teacher forcing) or
+    "free" (also an OutputRNN given as `model`); bidirectional=True, the built-in model of `kind`
+    with bidirectional=True, which reads every character of the text and tags it with whether the
+    next one is a vowel (`bptt.viz.explorer_designs.builtin_trace`). kind="seq2seq" (or a Seq2Seq
+    model, vocab = (src_vocab, tgt_vocab)): `bptt.viz.seq2seq_explorer.explain_kind`.
     """
     owner = "explain"
     seed = v.check_int(seed, "seed", owner, minimum=0)
     if kind is not None:
-        _check_kind(kind, owner)
-    if model is None:
+        _check_kind(kind, owner, EXPLAIN_KINDS)
+    if kind == "seq2seq" or getattr(model, "kind", None) == "seq2seq":    # bptt.viz.seq2seq_explorer
+        from .seq2seq_explorer import explain_kind
+        return explain_kind(out, model=model, vocab=vocab, input_text=input_text, seed=seed, lr=lr,
+                            title=title, bidirectional=bidirectional, mode=mode, lab_open=lab_open)
+    bidirectional = v.check_bool(bidirectional, "bidirectional", owner)
+    design = designs.check_explain(kind, model, bidirectional, mode, lab_open, owner)
+    if design is not None and model is None:
+        if vocab is not None:
+            raise ValueError("The 'vocab' parameter of explain is only used with 'model'; the "
+                             f"built-in model has the vocabulary {DEFAULT_VOCAB!r}.")
+        text = _check_text(DEFAULT_TEXT if input_text is None else input_text, owner)
+        trace = designs.builtin_trace(design, kind or "rnn", _encode_default(text, owner),
+                                      DEFAULT_VOCAB, seed, mode or "teacher", DEFAULT_HIDDEN)
+        labels = DEFAULT_VOCAB
+    elif model is None:
         if vocab is not None:
             raise ValueError("The 'vocab' parameter of explain is only used with 'model'; the "
                              f"built-in model has the vocabulary {DEFAULT_VOCAB!r}.")
@@ -340,11 +378,18 @@ def explain(out, *, model=None, input_text=None, seed=0, vocab=None, lr=0.1, tit
             raise ValueError("The 'input_text' argument of explain is needed with 'model'.")
         text = _check_text(input_text, owner)
         ids = _encode_with(vocab, text, owner)
-        trace = model.trace(ids[:-1, None], ids[1:, None])
+        trace = model.trace(ids[:-1, None], ids[1:, None],
+                            **({"mode": mode or "teacher"} if design == "output_rnn" else {}))
         labels = vocab if isinstance(vocab, (str, list, tuple)) or hasattr(vocab, "chars") else None
     if title is None:
-        title = f"BPTT explorer: {type(trace.model).__name__} reading {visible_text(text)!r}"
+        title = (designs.builtin_title(trace, visible_text(text)) if design and model is None else
+                 f"BPTT explorer: {type(trace.model).__name__} reading {visible_text(text)!r}")
     if not isinstance(lab_open, bool):
         raise TypeError(f"The 'lab_open' parameter of {owner} must be a bool. Got {type(lab_open).__name__}.")
     payload = explorer_payload(trace, lr=lr, title=title, vocab=labels)
-    return Path(atomic_write_text(out, lab_page_html(payload, open=lab_open, text=text)))
+    if design is None:
+        return Path(atomic_write_text(out, lab_page_html(payload, open=lab_open, text=text)))
+    if design == "bi" and model is None:
+        payload["config"]["output_labels"] = designs.VOWEL_LABELS
+    page = page_html(payload["config"]["title"], script_json(payload), payload["config"]["kind"])
+    return Path(atomic_write_text(out, page))

@@ -1,7 +1,8 @@
 """The explorer page: its HTML skeleton, stylesheet and script, kept as package files in
 `bptt/viz/assets/`: explorer_page.html, explorer_body.html, explorer.css, and the script in two
 parts, explorer.js (shared: data, steps, panels, events) and one model part, explorer_rnn.js,
-explorer_lstm.js or explorer_gru.js (the unfolded network, equations and captions of that model).
+explorer_lstm.js or explorer_gru.js (the unfolded network, equations and captions of that model),
+or a design's part: explorer_bi.js (a bidirectional layer of any cell) or explorer_output_rnn.js.
 
 `page_html(title, trace_json, kind)` assembles one self-contained page. The script reads the trace
 from <script type="application/json" id="bptt-trace"> and draws everything else (the unfolded
@@ -18,6 +19,7 @@ from importlib import resources
 import numpy as np
 
 KINDS = ("rnn", "lstm", "gru")
+DESIGNS = ("bi", "output_rnn")     # explorer_bi.js (bidirectional, any cell), explorer_output_rnn.js
 
 
 # -- the embedded JSON -----------------------------------------------------------------------------------------
@@ -52,8 +54,8 @@ def asset(name: str) -> str:
 
 def script(kind: str) -> str:
     """The page's script: the shared part and the model part in one function scope, then start()."""
-    if kind not in KINDS:
-        raise ValueError(f"kind must be one of {KINDS}. Got {kind!r}.")
+    if kind not in KINDS + DESIGNS:
+        raise ValueError(f"kind must be one of {KINDS + DESIGNS}. Got {kind!r}.")
     return ('(function () {\n"use strict";\n' + asset("visible_text.js") + asset("explorer.js")
             + asset(f"explorer_{kind}.js")
             + "start();\n})();")

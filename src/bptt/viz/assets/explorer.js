@@ -4,7 +4,9 @@
 // calls start().
 // The model part defines the cell geometry CW, CG, PAD, BOXW (a node with a value and an error
 // column), CWID (the width of one time step's column) and MODEL = {params, defaultParam, pf,
-// paramLabel, axis, colX, body, detail, caption, summary, legend}.
+// paramLabel, axis, colX, body, detail, caption, summary, legend}. A design's part may also bring
+// its own steps — MODEL.phase(k), MODEL.fwd(t), MODEL.bwd(t), MODEL.captionFor(phase), setting
+// N, LOSS_K and GRAD_K — and MODEL.follow: the "loss term" selector (st.src, null for all of J).
 var $ = function (id) { return document.getElementById(id); };
 var root = $("bptt-root");
 var SPECIAL = {"NaN": NaN, "Infinity": Infinity, "-Infinity": -Infinity};
@@ -25,8 +27,10 @@ Object.keys(RAW).forEach(function (k) { d[k] = k === "config" ? RAW[k] : numify(
 var cfg = d.config, T = cfg.T, B = cfg.B, H = cfg.hidden_size, O = cfg.output_size;
 var DIN = cfg.input_size, TOK = cfg.tokens, SOFT = cfg.output === "softmax";
 var ACT = cfg.activation, LR = cfg.lr, LAB = cfg.labels, N = 2 * T + 5;
+var LOSS_K = T + 1, GRAD_K = 2 * T + 2;     // the step that shows J; the first of contributions
+var YLAB = cfg.output_labels || null;       // the classes' names, where they are not LAB's
 var FNAME = SOFT ? "softmax" : "identity";
-var st = {k: 0, b: 0, param: null, pinned: null, hover: null};
+var st = {k: 0, b: 0, param: null, pinned: null, hover: null, src: null};
 
 // ---- numbers, colours, small linear algebra -------------------------------------------------
 function fmt(v) {
@@ -79,6 +83,7 @@ function add(u, w) { return u.map(function (x, i) { return x + w[i]; }); }
 function mul(u, w) { return u.map(function (x, i) { return x * w[i]; }); }
 function colOf(M, id) { return M.map(function (r) { return r[id]; }); }
 var WEIGHTED = d.mask.some(function (r) { return r.some(function (m) { return m / B !== 1; }); });
+function ylabel(id) { return YLAB && id < YLAB.length ? "'" + YLAB[id] + "'" : label(id); }
 function label(id) {
   if (!LAB || id >= LAB.length) return "#" + id;
   var c = LAB[id];      // data: shown by name where invisible or direction-changing, isolated
@@ -101,33 +106,37 @@ Object.keys(d.errors_by_source || {}).forEach(function (k) {
     NORMS[k].push([]);
     for (var t = 0; t < T; t++) NORMS[k][s].push(d.errors_by_source[k][s][t].map(norm));
   }
+  var rev = /@rev$/.test(k);          // a backward chain: L(s) reaches g(t) from s <= t
   for (var t = 0; t < T; t++) for (var b = 0; b < B; b++) {
-    var tot = 0; for (var s = t; s < T; s++) tot += NORMS[k][s][t][b];
+    var tot = 0; for (var s = rev ? 0 : t; s < (rev ? t + 1 : T); s++) tot += NORMS[k][s][t][b];
     if (isFinite(tot)) BARMAX[k] = Math.max(BARMAX[k], tot);
   }
 });
 for (var t0 = 0; t0 < T; t0++) for (var b0 = 0; b0 < B; b0++) {
   var n0 = norm(d.errors.o[t0][b0]); if (isFinite(n0)) BARMAX.o = Math.max(BARMAX.o, n0);
 }
-function shares(kind, t, b) {   // [[s, ‖∂L(s)/∂kind(t)‖], ...] for s = t .. T−1
+function shares(kind, t, b) {   // [[s, ‖∂L(s)/∂kind(t)‖], ...] for s = t .. T−1 (s = 0 .. t: "@rev")
   var out = [];
   if (kind !== "o" && !NORMS[kind]) return out;
-  for (var s = t; s < T; s++) out.push([s, kind === "o" ? (s === t ? norm(d.errors.o[t][b]) : 0) : NORMS[kind][s][t][b]]);
-  return kind === "o" ? out.slice(0, 1) : out;
+  if (kind === "o") return [[t, norm(d.errors.o[t][b])]];
+  var rev = /@rev$/.test(kind);
+  for (var s = rev ? 0 : t; s < (rev ? t + 1 : T); s++) out.push([s, NORMS[kind][s][t][b]]);
+  return out;
 }
 
 // ---- the steps --------------------------------------------------------------------------------
 var PHASES = [["forward", "Forward"], ["loss", "Loss J"], ["backward", "Backward (BPTT)"],
               ["contrib", "Contributions"], ["sum", "Sum"], ["update", "Update"]];
 function phase(k) {
+  if (MODEL.phase) return MODEL.phase(k);
   if (k <= T) return {name: "forward", t: k - 1};
   if (k === T + 1) return {name: "loss", t: null};
   if (k <= 2 * T + 1) return {name: "backward", t: 2 * T + 1 - k};
   return {name: ["contrib", "sum", "update"][k - 2 * T - 2], t: null};
 }
-function fwd(t) { return t < 0 || st.k >= t + 1; }
-function bwd(t) { return st.k >= 2 * T + 1 - Math.max(t, 0); }
-function gradPhase() { return st.k - 2 * T - 2; }    // 0 contributions, 1 sum, 2 update; < 0 before
+function fwd(t) { return MODEL.fwd ? MODEL.fwd(t) : t < 0 || st.k >= t + 1; }
+function bwd(t) { return MODEL.bwd ? MODEL.bwd(t) : st.k >= 2 * T + 1 - Math.max(t, 0); }
+function gradPhase() { return st.k - GRAD_K; }       // 0 contributions, 1 sum, 2 update; < 0 before
 
 // ---- SVG pieces -----------------------------------------------------------------------------
 // A row r of nodes: r.y (label line), r.boxY, r.boxH, r.ch (cell height), r.n (cells), r.nums.
@@ -186,7 +195,7 @@ function jSVG(x, r) {      // J = Σ_t L(t), in the empty top-left corner
   var y = cellY(r, 0), cw = BOXW - 2 * PAD, s = '<g class="jnode">';
   s += '<text class="nlabel" x="' + (x + PAD) + '" y="' + (r.y + 12) + '">' + "J = " + (B > 1 ? sub("b") + " " : "") + sub("t") + " L(t)</text>";
   s += '<rect class="box" x="' + x + '" y="' + r.boxY + '" width="' + BOXW + '" height="' + r.boxH + '" rx="6"/>';
-  if (st.k >= T + 1) {
+  if (st.k >= LOSS_K) {
     s += '<rect class="cell" x="' + (x + PAD) + '" y="' + y + '" width="' + cw + '" height="' + r.ch + '" rx="3" fill="#eaeef2"/>';
     s += '<text class="num" x="' + (x + BOXW / 2 + 24) + '" y="' + (y + 15) + '" style="font-weight:600" ' + at("loss", {}) + ">" + esc(fmt(d.loss)) + "</text>";
   } else s += '<rect class="cell empty" x="' + (x + PAD) + '" y="' + y + '" width="' + cw + '" height="' + r.ch + '" rx="3"/>';
@@ -208,7 +217,7 @@ function targetSVG(x, r, t, b, tname) {   // ŷ(t) and, beside it, the target (o
   if (SOFT) {
     var yi = d.y[t][b], oh = [];
     for (var i = 0; i < O; i++) oh.push(i === yi ? 1 : 0);
-    s += '<text class="nlabel" x="' + ex + '" y="' + ly + '">' + tname + "(" + t + ") = " + esc(label(yi)) + "</text>";
+    s += '<text class="nlabel" x="' + ex + '" y="' + ly + '">' + tname + "(" + t + ") = " + esc(ylabel(yi)) + "</text>";
     s += cellsSVG(ex, r, oh, true, function (i) { return at("onehot.y", {t: t, b: b, i: i}); }, 1);
     if (fwd(t)) s += '<rect class="cell target" x="' + vx + '" y="' + cellY(r, yi) + '" width="' + CW + '" height="' + r.ch + '" rx="3" fill="none"/>';
   } else {
@@ -280,7 +289,7 @@ function lossDetail(t, b, w, tname) {     // the L(t) node: its equation with nu
   if (!fwd(t)) return s + '<p class="muted">Its numbers appear when the forward pass reaches t = ' + t + ".</p>";
   if (SOFT) {
     var yi = d.y[t][b], p = d.forward.y_hat[t][b][yi];
-    s += '<p class="eqn">L(' + t + ") = " + (w === 1 ? "" : esc(fmt(w)) + " · ") + "−log ŷ(" + t + ")[" + esc(label(yi)) + "] = " +
+    s += '<p class="eqn">L(' + t + ") = " + (w === 1 ? "" : esc(fmt(w)) + " · ") + "−log ŷ(" + t + ")[" + esc(ylabel(yi)) + "] = " +
          (w === 1 ? "" : esc(fmt(w)) + " · ") + "−log <span " + at("forward.y_hat", {t: t, b: b, i: yi}) + ">" + esc(fmt(p)) + "</span> = <span " +
          at("loss_terms", o) + ">" + esc(fmt(d.loss_terms[t][b])) + "</span></p>";
   } else {
@@ -303,7 +312,7 @@ function outputDetail(kind, t, b, w, yname, tname) {    // the logits o(t) = c +
   var o = {t: t, b: b}, on = nm(OUTNAME, t), s, wait = '<p class="muted">Its numbers appear when the forward pass reaches t = ' + t + ".</p>";
   if (kind === "yhat") {
     s = "<h3>Prediction ŷ(" + t + ")</h3>" + eqn("ŷ(" + t + ") = " + FNAME + "(" + on + ")");
-    if (SOFT) s += '<p>Target ' + tname + "(" + t + ") = " + esc(label(d.y[t][b])) + ' (class <span ' + at("y", o) + ">" + d.y[t][b] + "</span>)</p>";
+    if (SOFT) s += '<p>Target ' + tname + "(" + t + ") = " + esc(ylabel(d.y[t][b])) + ' (class <span ' + at("y", o) + ">" + d.y[t][b] + "</span>)</p>";
     if (!fwd(t)) return s + wait;
     return s + eqTable([col("ŷ(" + t + ")", d.forward.y_hat[t][b], A("forward.y_hat", o)), "= " + FNAME, col(on, d.forward.o[t][b], A("forward.o", o))]);
   }
@@ -356,7 +365,7 @@ function gradsHTML() {
   if (g < 0) {
     s += '<p class="formula">(∂J/∂' + P + ")<sup>(t)</sup> = " + MODEL.pf[p] + "</p>";
     s += '<div class="mats">' + matHTML(d.params[p], "params." + p, {}, pscale, P + " — one matrix, shared by every time step") + "</div>";
-    s += '<p class="note">The per-step contributions appear after the backward pass (' + (2 * T + 2 - st.k) + " more steps).</p>";
+    s += '<p class="note">The per-step contributions appear after the backward pass (' + (GRAD_K - st.k) + " more steps).</p>";
     return s;
   }
   s += '<p class="formula">(∂J/∂' + P + ")<sup>(t)</sup> = " + MODEL.pf[p] + (B > 1 ? "   (summed over the B = " + B + " sequences)" : "") + "</p><div class=\"mats\">";
@@ -379,7 +388,8 @@ function gradsHTML() {
 
 // ---- captions, phases, rendering --------------------------------------------------------------
 function caption() {
-  var p = phase(st.k), P = MODEL.paramLabel(st.param);
+  var p = phase(st.k), P = MODEL.paramLabel(st.param), own = MODEL.captionFor ? MODEL.captionFor(p) : null;
+  if (own) return own;
   if (p.name === "forward" || p.name === "backward") return MODEL.caption(p);
   if (p.name === "loss") return "<b>Loss:</b> J = Σ<sub>t</sub> L(t) = L(0) + … + L(" + (T - 1) + ") = <span " + at("loss", {}) + ">" + esc(fmt(d.loss)) + "</span>" +
     (B > 1 ? " (averaged over the B = " + B + " sequences)" : "") + ". Next: back-propagation through time, from t = " + (T - 1) + " down to 0.";
@@ -438,6 +448,13 @@ function start() {
     sel.innerHTML = opts;
     $("bptt-batch-wrap").hidden = false;
     sel.addEventListener("change", function () { st.b = parseInt(sel.value, 10); render(); });
+  }
+  if (MODEL.follow) {             // follow one loss term L(s): its own error in every node
+    var ssel = $("bptt-source"), sopts = '<option value="">all: ∂J/∂·</option>';
+    for (var s2 = 0; s2 < T; s2++) sopts += '<option value="' + s2 + '">L(' + s2 + "): ∂L(" + s2 + ")/∂·</option>";
+    ssel.innerHTML = sopts;
+    $("bptt-source-wrap").hidden = false;
+    ssel.addEventListener("change", function () { st.src = ssel.value === "" ? null : parseInt(ssel.value, 10); render(); });
   }
   $("bptt-next").addEventListener("click", function () { go(st.k + 1); });
   $("bptt-back").addEventListener("click", function () { go(st.k - 1); });
