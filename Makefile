@@ -13,7 +13,8 @@ $(VENV)/.core: pyproject.toml
 	$(PIP) install --quiet -e ".[plots]"
 	touch $@
 
-# The test install: adds pytest, hypothesis, torch==2.13.0 (CPU) and playwright.
+# The test install: adds pytest (with xdist), hypothesis, torch==2.13.0 (CPU), playwright and
+# the docs extra (the site's build and the notebooks run in the tests).
 $(VENV)/.dev: $(VENV)/.core
 	$(PIP) install --quiet -e ".[dev]"
 	touch $@
@@ -24,7 +25,7 @@ demo: $(VENV)/.core
 test: $(VENV)/.dev
 	@bash .ci/ensure-chromium
 	@bash .ci/ensure-nodejs
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n auto
 
 bench: $(VENV)/.dev
 	$(PY) benchmarks/bench.py
