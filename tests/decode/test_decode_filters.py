@@ -90,13 +90,13 @@ def chi_square(counts, expected):
 @pytest.mark.parametrize("kw", [dict(temperature=0.7, top_k=3), dict(temperature=1.3, top_p=0.8),
                                 dict(top_k=3, top_p=0.6), dict(temperature=1.0)], ids=str)
 def test_sampling_frequencies_match_the_filtered_distribution(kw):
-    # Pairs (y1, y2) from a Markov chain over 4 tokens: 20,000 draws against
+    # Pairs (y1, y2) from a Markov chain over 4 tokens: 5,000 draws against
     # P(y1) · P(y2 | y1), each the filtered distribution of the step's logits.
     stepper = random_markov(4, seed=3, scale=1.0)
     p1 = filter_logits(stepper.first, **kw)
     joint = p1[:, None] * filter_logits(stepper.table, **kw)           # (4, 4)
     rng = np.random.default_rng(2024)
-    n = 20_000
+    n = 5_000
     counts = np.zeros((4, 4))
     for _ in range(n):
         h = sample(stepper, max_len=2, seed=rng, **kw)
