@@ -29,6 +29,14 @@ for _name in ("optim", "clipping", "schedules"):
     _sys.modules[f"{__name__}.{_name}"] = globals()[_name]
 
 __version__ = "0.1.0"
+"""The version of this bptt, as its package metadata states it.
+
+Examples:
+    >>> import importlib.metadata
+    >>> import bptt
+    >>> bptt.__version__ == importlib.metadata.version("bptt")
+    True
+"""
 __all__ = ["CharData", "GRU", "LSTM", "MLP", "OutputRNN", "Seq2Seq", "SimpleRNN", "TrainConfig", "TrainingError",
            "clipping", "data", "decode", "evaluate", "from_torch", "gradcheck", "load_lab_export",
            "make_optimizer", "optim", "schedules", "to_torch", "train", "viz", "__version__"]

@@ -87,24 +87,83 @@ class RecurrentModel:
     def backward(self, x, y, h0=None, mask=None, *, lengths=None, pooling=None):
         """Loss, gradients, the error of the initial state and ∂J/∂x in one forward + full
         BPTT pass. pooling="last" or "mean" takes one target per sequence, y (B,) or (B, O)
-        (`bptt.cells.pooling`)."""
+        (`bptt.cells.pooling`).
+
+        x (T, B, D) floats or (T, B) token ids; y (T, B) class ids (softmax output) or
+        (T, B, O) targets (identity output); h0 the state, (B, H) or (L, B, H) (the LSTM's a
+        pair (h, c)), None for zeros; mask (T, B) weights each step's loss. The result has
+        `.loss` J, `.grads` keyed and shaped like params, `.dh0` in h0's layout, `.dx`
+        (T, B, D) (None for token ids) and `.state(t)`, the state after step t.
+
+        Examples:
+            >>> from bptt import SimpleRNN
+            >>> model = SimpleRNN(3, 4, 2, seed=0)
+            >>> rng = np.random.default_rng(0)
+            >>> x, y = rng.normal(size=(5, 2, 3)), rng.integers(0, 2, size=(5, 2))
+            >>> res = model.backward(x, y)
+            >>> res.grads["W"].shape, res.dh0.shape, res.dx.shape, res.state(4).shape
+            ((4, 4), (2, 4), (5, 2, 3), (2, 4))
+            >>> bool(np.isclose(res.loss, model.loss(x, y)))
+            True
+        """
         args, kw = self._checked(x, y, h0, mask, lengths, pooling=pooling)
         return self._backward(*args, **kw)
 
     def loss_and_grads(self, x, y, h0=None, mask=None, *, lengths=None, pooling=None):
-        """(J, ∂J/∂θ) with grads keyed and shaped like params."""
+        """(J, ∂J/∂θ) with grads keyed and shaped like params: U (H, D), W (H, H), ...; the
+        arguments as in backward(): x (T, B, D) or ids (T, B), y (T, B) or (T, B, O).
+
+        Examples:
+            >>> from bptt import SimpleRNN, gradcheck
+            >>> model = SimpleRNN(3, 4, 2, seed=0)
+            >>> rng = np.random.default_rng(0)
+            >>> x, y = rng.normal(size=(5, 2, 3)), rng.integers(0, 2, size=(5, 2))
+            >>> J, grads = model.loss_and_grads(x, y)
+            >>> {k: g.shape for k, g in grads.items()}
+            {'U': (4, 3), 'W': (4, 4), 'b': (4,), 'V': (2, 4), 'c': (2,)}
+            >>> gradcheck(model, x, y).max_error < 1e-7     # central differences agree
+            True
+        """
         args, kw = self._checked(x, y, h0, mask, lengths, pooling=pooling)
         res = self._backward(*args, need_dx=False, **kw)
         return res.loss, res.grads
 
     def loss(self, x, y, h0=None, mask=None, *, lengths=None, pooling=None) -> float:
-        """J alone (forward only)."""
+        """J alone (forward only), a float: (1/B) Σ_b Σ_t mask[t, b] L(t, b) for x (T, B, D) or
+        ids (T, B), y (T, B) or (T, B, O), mask (T, B).
+
+        Examples:
+            >>> from bptt import SimpleRNN
+            >>> model = SimpleRNN(3, 4, 2, seed=0)
+            >>> rng = np.random.default_rng(0)
+            >>> x, y = rng.normal(size=(5, 2, 3)), rng.integers(0, 2, size=(5, 2))
+            >>> y_hat = model.forward(x).y_hat                          # (T, B, O)
+            >>> by_hand = -np.log(np.take_along_axis(y_hat, y[..., None], 2)).sum() / 2
+            >>> bool(np.isclose(model.loss(x, y), by_hand))
+            True
+        """
         args, kw = self._checked(x, y, h0, mask, lengths, pooling=pooling)
         return self._forward_loss(*args, **kw)[0]
 
     def tbptt(self, x, y, k1, k2, h0=None, mask=None):
         """Truncated BPTT(k1, k2): a lazy iterator of windows; see `bptt.cells.truncated`.
-        Refused for bidirectional models, whose backward direction needs the whole sequence."""
+        Refused for bidirectional models, whose backward direction needs the whole sequence.
+
+        x (T, B, D) or ids (T, B), y (T, B) or (T, B, O), mask (T, B). Every window has
+        `t_start`, `loss_start`, `t_end`, `loss` (of steps loss_start..t_end), `grads` (through
+        steps t_start..t_end), `h` (the state after t_end) and `dh_start`.
+
+        Examples:
+            >>> from bptt import SimpleRNN
+            >>> model = SimpleRNN(3, 4, 2, seed=0)
+            >>> rng = np.random.default_rng(0)
+            >>> x, y = rng.normal(size=(5, 2, 3)), rng.integers(0, 2, size=(5, 2))
+            >>> windows = list(model.tbptt(x, y, k1=2, k2=3))
+            >>> [(w.t_start, w.loss_start, w.t_end) for w in windows]
+            [(0, 0, 1), (1, 2, 3), (2, 4, 4)]
+            >>> bool(np.isclose(sum(w.loss for w in windows), model.loss(x, y)))
+            True
+        """
         if self.bidirectional:
             raise ValueError(f"{self.owner}.tbptt: truncated BPTT cannot run a bidirectional model. "
                              f"A window ends at step t_end, but the backward direction g(t) reads "
@@ -117,7 +176,27 @@ class RecurrentModel:
     def trace(self, x, y, h0=None, mask=None, *, lengths=None, pooling=None, max_bytes=256 * 2**20):
         """Every error and per-step gradient of one forward + BPTT pass, on the reference path:
         the cell's own trace (`bptt.cells.<kind>.trace`), or `bptt.cells.bidirectional_trace` for a
-        bidirectional model; pooling and lengths as in backward()."""
+        bidirectional model; pooling and lengths as in backward().
+
+        The trace has `.errors` (each (T, B, .): "o", "h", and the cell's own), `.per_step[name]`
+        (T, *shape) summing over t to `.grads[name]`, and `.errors_by_source[path]`
+        (T, T, B, H) whose [s, t] is ∂L(s)/∂path(t), summing over s to the errors. Its arrays
+        are O(T²); max_bytes bounds them.
+
+        Examples:
+            >>> from bptt import SimpleRNN
+            >>> model = SimpleRNN(3, 4, 2, seed=0)
+            >>> rng = np.random.default_rng(0)
+            >>> x, y = rng.normal(size=(5, 2, 3)), rng.integers(0, 2, size=(5, 2))
+            >>> tr = model.trace(x, y)
+            >>> sorted(tr.errors), tr.errors_by_source["h"].shape, tr.per_step["W"].shape
+            (['a', 'h', 'o'], (5, 5, 2, 4), (5, 4, 4))
+            >>> _, grads = model.loss_and_grads(x, y)
+            >>> bool(np.allclose(tr.per_step["W"].sum(axis=0), grads["W"]))
+            True
+            >>> bool(np.allclose(tr.errors_by_source["h"].sum(axis=0), tr.errors["h"]))
+            True
+        """
         from . import bidirectional_trace as bi_trace   # here: it imports the cells' packages
         x, y, mask, lengths = self._pooled(x, y, mask, lengths, pooling)
         if self.bidirectional:

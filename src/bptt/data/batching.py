@@ -35,7 +35,14 @@ def split(ids, val_fraction: float = 0.1):
 
     The validation set is the tail, so no text leaks across the cut; both parts are views of
     `ids` in its own integer dtype (a memmap's parts stay views of the file). val_fraction = 0
-    gives an empty validation set; otherwise both parts must be non-empty.
+    gives an empty validation set; otherwise both parts must be non-empty. ids (N,) in, two
+    parts (N − n_val,) and (n_val,) out.
+
+    Examples:
+        >>> from bptt.data import split
+        >>> train, val = split(np.arange(10), val_fraction=0.2)
+        >>> train, val
+        (array([0, 1, 2, 3, 4, 5, 6, 7]), array([8, 9]))
     """
     owner = "split"
     arr = check_ids(ids, owner, cast=False)
@@ -51,6 +58,15 @@ def split(ids, val_fraction: float = 0.1):
 
 
 class Batch(NamedTuple):
+    """One window of StreamBatcher: `x` (T, B) input ids with T = seq_len, `y` (T, B) the next
+    id of each input, and `reset`, True when the window starts the streams (carry h0 = 0).
+
+    Examples:
+        >>> from bptt.data import StreamBatcher
+        >>> batch = StreamBatcher(np.arange(20), batch_size=2, seq_len=3).next_batch()
+        >>> batch.x.shape, bool(np.array_equal(batch.y[:-1], batch.x[1:])), batch.reset
+        ((3, 2), True, True)
+    """
     x: np.ndarray        # (seq_len, B) input ids
     y: np.ndarray        # (seq_len, B) target ids, x shifted by one step
     reset: bool          # True when the window starts the streams (p = 0): start from h0 = 0
@@ -59,12 +75,24 @@ class Batch(NamedTuple):
 class StreamBatcher:
     """Consecutive (x, y) windows over B parallel streams, with an explicit, saveable position.
 
-    >>> b = StreamBatcher(np.arange(20), batch_size=2, seq_len=3)   # streams 0..9 and 10..19
-    >>> x, y, reset = b.next_batch()
-    >>> x.T.tolist(), y.T.tolist(), reset
-    ([[0, 1, 2], [10, 11, 12]], [[1, 2, 3], [11, 12, 13]], True)
-    >>> b.state()
-    {'position': 3, 'epoch': 0}
+    ids (N,) are cut into streams (L, B) with L = N // B; each batch is x, y (T, B) with
+    T = seq_len.
+
+    Examples:
+        >>> from bptt.data import StreamBatcher
+        >>> b = StreamBatcher(np.arange(20), batch_size=2, seq_len=3)   # streams 0..9 and 10..19
+        >>> b.streams.shape, b.stream_length, b.batches_per_epoch
+        ((10, 2), 10, 3)
+        >>> b.peek().x.T.tolist()                       # without advancing
+        [[0, 1, 2], [10, 11, 12]]
+        >>> x, y, reset = b.next_batch()
+        >>> x.T.tolist(), y.T.tolist(), reset
+        ([[0, 1, 2], [10, 11, 12]], [[1, 2, 3], [11, 12, 13]], True)
+        >>> b.state()
+        {'position': 3, 'epoch': 0}
+        >>> resumed = StreamBatcher(np.arange(20), 2, 3, **b.state())
+        >>> bool(np.array_equal(resumed.next_batch().x, b.next_batch().x))
+        True
     """
 
     def __init__(self, ids, batch_size: int, seq_len: int, *, stride: int | None = None,
@@ -99,7 +127,7 @@ class StreamBatcher:
 
     @property
     def stream_length(self) -> int:
-        """L = len(ids) // batch_size."""
+        """L = len(ids) // batch_size, the length of each stream in streams (L, B)."""
         return self._L
 
     @property
@@ -111,15 +139,16 @@ class StreamBatcher:
 
     @property
     def batches_per_epoch(self) -> int:
-        """Windows in one pass: starts 0, stride, 2·stride, … up to last_start."""
+        """Windows (T, B) in one pass: starts 0, stride, 2·stride, … up to last_start."""
         return self.last_start // self.stride + 1
 
     def state(self) -> dict:
-        """{'position': p, 'epoch': e}: JSON-friendly; pass back as keyword arguments to resume."""
+        """{'position': p, 'epoch': e}: JSON-friendly; pass back as keyword arguments to resume.
+        No arrays."""
         return {"position": self.position, "epoch": self.epoch}
 
     def peek(self) -> Batch:
-        """The batch that next_batch() would return, without advancing."""
+        """The batch that next_batch() would return, x and y (T, B), without advancing."""
         p, k = self.position, self.seq_len
         w = np.ascontiguousarray(self._rows[:, p:p + k + 1].T, dtype=np.intp)   # (k + 1, B)
         x = w[:k]                                           # (k, B) inputs
@@ -127,8 +156,9 @@ class StreamBatcher:
         return Batch(x, y, p == 0)
 
     def next_batch(self) -> Batch:
-        """The window at the current position; then the position advances by `stride`, wrapping
-        to 0 (and counting an epoch) when the next window would run past the streams' end."""
+        """The window at the current position, x and y (T, B) with T = seq_len; then the
+        position advances by `stride`, wrapping to 0 (and counting an epoch) when the next
+        window would run past the streams' end."""
         batch = self.peek()
         self.position += self.stride
         if self.position > self.last_start:

@@ -40,11 +40,27 @@ from .. import _validate as v
 
 #: The brackets' characters by id: "(" 0, ")" 1, "[" 2, "]" 3.
 BRACKETS = "()[]"
+"""The brackets' characters by id: "(" 0, ")" 1, "[" 2, "]" 3.
+
+Examples:
+    >>> from bptt.data import BRACKETS
+    >>> [BRACKETS.index(c) for c in "([])"]
+    [0, 2, 3, 1]
+"""
 #: Redraws of excluded strings before `brackets` gives up (an `exclude` covering nearly all).
 MAX_REDRAWS = 100
 
 
 class Brackets(NamedTuple):
+    """What brackets returns: x (T, n) ids into BRACKETS, y (n,) 1 for a balanced string,
+    lengths (n,).
+
+    Examples:
+        >>> from bptt.data import BRACKETS, brackets
+        >>> b = brackets(4, seed=1, max_len=6, min_len=4)
+        >>> [("".join(BRACKETS[i] for i in b.x[:n, j]), int(b.y[j])) for j, n in enumerate(b.lengths)]
+        [('()()', 1), ('(()())', 1), ('(()))(', 0), ('(()(', 0)]
+    """
     x: np.ndarray        # (T, n) intp ids into BRACKETS, 0 on the padding
     y: np.ndarray        # (n,) intp: 1 balanced, 0 unbalanced
     lengths: np.ndarray  # (n,) intp: the strings' lengths (even)
@@ -158,7 +174,15 @@ def brackets(n: int, *, seed, max_len: int = 20, min_len: int = 2, kinds: int = 
     """n bracket strings of even lengths min_len..max_len, half of them balanced, the others near
     misses (see the module docstring); time-major, padded at the end to T = max_len. kinds: 1
     ("()") or 2 ("()" and "[]"). `exclude`: strings (as `decode` gives them) never to draw (a
-    held-out set); those rows are drawn again, with the same label."""
+    held-out set); those rows are drawn again, with the same label. x (T, n), y (n,),
+    lengths (n,).
+
+    Examples:
+        >>> from bptt.data import brackets
+        >>> b = brackets(6, seed=0, max_len=8, kinds=2)
+        >>> b.x.shape, int(b.y.sum()), bool((b.lengths % 2 == 0).all())   # half balanced
+        ((8, 6), 3, True)
+    """
     owner = "brackets"
     n = v.check_int(n, "n", owner)
     max_len = v.check_int(max_len, "max_len", owner, minimum=2)

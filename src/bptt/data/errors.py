@@ -10,4 +10,14 @@ from __future__ import annotations
 
 
 class DataError(ValueError):
-    """Input data that cannot be used; the message names the file or value at fault."""
+    """Input data that cannot be used; the message names the file or value at fault.
+
+    Examples:
+        >>> from bptt.data import DataError, Vocab
+        >>> try:
+        ...     Vocab("abc").encode("abd")
+        ... except ValueError as err:                  # a DataError is a ValueError
+        ...     print(type(err).__name__, err)
+        DataError The 'text' argument of Vocab.encode contains 1 character(s) not in the
+        vocabulary of size 3: 'd'.
+    """

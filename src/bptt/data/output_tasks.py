@@ -27,6 +27,15 @@ from .. import _validate as v
 
 
 class SuccessorChain(NamedTuple):
+    """What successor_chain returns: x (T, n) ids in [0, K] (K: no news), y (T, n) ids in
+    [0, K), succ (K,) the successor rule, K = n_symbols.
+
+    Examples:
+        >>> from bptt.data import successor_chain
+        >>> s = successor_chain(6, 2, seed=0, n_symbols=4)
+        >>> s.x[:, 0], s.y[:, 0], s.succ        # y(1) jumps (x(1) shows it), then succ[y(t−1)]
+        (array([1, 2, 4, 4, 4, 4]), array([1, 2, 1, 0, 2, 1]), array([2, 0, 1, 3]))
+    """
     x: np.ndarray      # (T, n) ids in [0, n_symbols]; n_symbols means "no jump"
     y: np.ndarray      # (T, n) ids in [0, n_symbols)
     succ: np.ndarray   # (n_symbols,) the successor of each symbol
@@ -35,7 +44,18 @@ class SuccessorChain(NamedTuple):
 def successor_chain(T: int, n: int, seed, *, n_symbols: int = 5, jump: float = 0.1,
                     visible: bool = True, rule_seed: int = 0) -> SuccessorChain:
     """n sequences of T steps of the successor-chain task (see the module's docstring); input
-    size n_symbols + 1, output size n_symbols."""
+    size n_symbols + 1, output size n_symbols: x, y (T, n), succ (n_symbols,).
+
+    Examples:
+        >>> from bptt import OutputRNN
+        >>> from bptt.data import successor_chain
+        >>> task = successor_chain(8, 3, seed=0, n_symbols=4)
+        >>> no_jump = task.x[1:] == 4
+        >>> bool(np.array_equal(task.y[1:][no_jump], task.succ[task.y[:-1]][no_jump]))
+        True
+        >>> OutputRNN(5, 8, 4).forward(task.x).y_hat.shape      # ids in (D = 5), K = 4 classes
+        (8, 3, 4)
+    """
     owner = "successor_chain"
     T = v.check_int(T, "T", owner)
     n = v.check_int(n, "n", owner)

@@ -38,7 +38,30 @@ from ._checks import check_ids
 from .errors import DataError
 from .text import check_encoding, read_text_file
 
-PAD, BOS, EOS = 0, 1, 2
+PAD = 0
+"""Padding after the end of a sequence (mask 0).
+
+Examples:
+    >>> from bptt.data import PAD, PairVocab
+    >>> PairVocab("ab").decode([3, 4, PAD, PAD])
+    'ab'
+"""
+BOS = 1
+"""Begin of sequence: the decoder's first input.
+
+Examples:
+    >>> from bptt.data import BOS, PairVocab
+    >>> int(PairVocab("ab").encode("ba", bos=True)[0]) == BOS
+    True
+"""
+EOS = 2
+"""End of sequence: the last source step and the last target predicted.
+
+Examples:
+    >>> from bptt.data import EOS, PairVocab
+    >>> PairVocab("ab").decode([3, EOS, 4])          # decoding stops at the first EOS
+    'a'
+"""
 N_SPECIALS = 3                                  # ids below this are PAD, BOS, EOS
 _JSON_KEYS = ("chars", "pad", "bos", "eos")
 
@@ -49,15 +72,20 @@ def _listed(chars) -> str:
 
 
 class PairVocab:
-    """Characters after the special ids PAD, BOS, EOS: id 3 + i ↔ chars[i].
+    """Characters after the special ids PAD, BOS, EOS: id 3 + i ↔ chars[i]. A text of N
+    characters encodes to ids (N,), with BOS and EOS (N + 2,).
 
-    >>> vocab = PairVocab("cab")
-    >>> vocab.chars, vocab.size
-    ('abc', 6)
-    >>> vocab.encode("cab", bos=True, eos=True).tolist()
-    [1, 5, 3, 4, 2]
-    >>> vocab.decode([1, 5, 3, 4, 2, 0, 0])
-    'cab'
+    Examples:
+        >>> from bptt.data import PairVocab
+        >>> vocab = PairVocab("cab")
+        >>> vocab.chars, vocab.size
+        ('abc', 6)
+        >>> vocab.encode("cab", bos=True, eos=True).tolist()
+        [1, 5, 3, 4, 2]
+        >>> vocab.decode([1, 5, 3, 4, 2, 0, 0])
+        'cab'
+        >>> PairVocab.from_texts(["ab", "ca"]) == PairVocab.from_json(vocab.to_json()) == vocab
+        True
     """
 
     def __init__(self, chars: str):
@@ -122,7 +150,7 @@ class PairVocab:
                             ) from None
 
     def encode(self, text: str, *, bos: bool = False, eos: bool = False) -> np.ndarray:
-        """The ids of `text`, (len(text) + bos + eos,) int64: [BOS] characters [EOS]."""
+        """The ids of `text`, (N,) int64 with N = len(text) + bos + eos: [BOS] characters [EOS]."""
         owner = "PairVocab.encode"
         if not isinstance(text, str):
             raise TypeError(f"The 'text' argument of {owner} must be a str. "
@@ -132,7 +160,7 @@ class PairVocab:
         return np.array([BOS] * bos + ids + [EOS] * eos, dtype=np.int64)
 
     def decode(self, ids) -> str:
-        """The text of a 1-D sequence of ids: up to the first EOS, skipping BOS and PAD."""
+        """The text of a 1-D sequence of ids (N,): up to the first EOS, skipping BOS and PAD."""
         arr = check_ids(ids, "PairVocab.decode", self.size)
         out = []
         for i in arr.tolist():
@@ -176,6 +204,15 @@ class PairVocab:
 
 # ---------------------------------------------------------------------- batches
 class PairBatch(NamedTuple):
+    """What batch_pairs returns: src (S, B), src_mask (S, B), tgt (T, B), tgt_mask (T − 1, B),
+    src_lengths (B,) and tgt_lengths (B,), the inputs of `bptt.Seq2Seq` (module docstring).
+
+    Examples:
+        >>> from bptt.data import PairVocab, batch_pairs
+        >>> b = batch_pairs([("ab", "yx"), ("c", "")], PairVocab("abc"), PairVocab("xy"))
+        >>> b.src.shape, b.tgt.shape, b.tgt_mask.shape, b.src_lengths, b.tgt_lengths
+        ((3, 2), (4, 2), (3, 2), array([3, 2]), array([3, 1]))
+    """
     src: np.ndarray           # (S, B) int64: source ids, EOS, then PAD
     src_mask: np.ndarray      # (S, B) float64: 1 on the real source steps (EOS included)
     tgt: np.ndarray           # (T, B) int64: BOS, target ids, EOS, then PAD
@@ -210,7 +247,17 @@ def _padded(seqs: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def batch_pairs(pairs, src_vocab: PairVocab, tgt_vocab: PairVocab) -> PairBatch:
-    """B (source, target) pairs as one padded, time-major batch (see the module's docstring)."""
+    """B (source, target) pairs as one padded, time-major batch (see the module's docstring):
+    a PairBatch of src (S, B), tgt (T, B) and their masks.
+
+    Examples:
+        >>> from bptt.data import PairVocab, batch_pairs
+        >>> b = batch_pairs([("ab", "yx"), ("c", "")], PairVocab("abc"), PairVocab("xy"))
+        >>> b.src.T.tolist(), b.tgt.T.tolist()        # a=3 b=4 c=5, x=3 y=4; EOS 2, PAD 0
+        ([[3, 4, 2], [5, 2, 0]], [[1, 4, 3, 2], [1, 2, 0, 0]])
+        >>> b.tgt_mask.T.tolist()                      # where tgt[1:] is predicted
+        [[1.0, 1.0, 1.0], [1.0, 0.0, 0.0]]
+    """
     owner = "batch_pairs"
     pairs = _check_pairs(pairs, owner)
     for name, vocab in (("src_vocab", src_vocab), ("tgt_vocab", tgt_vocab)):
@@ -242,6 +289,15 @@ def read_pairs(path, *, encoding: str = "utf-8") -> list[tuple[str, str]]:
     Lines end with "\\n" or "\\r\\n"; blank lines (empty or whitespace only) are skipped; the
     characters of source and target are kept exactly (spaces too). A line without exactly one
     tab, an empty source, or a file without pairs raises DataError naming the file (and line).
+    No arrays: batch_pairs makes them.
+
+    Examples:
+        >>> import pathlib, tempfile
+        >>> from bptt.data import read_pairs
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "pairs.tsv"
+        >>> _ = path.write_text("ab\\tba\\n\\nabc\\tcba\\n", encoding="utf-8")
+        >>> read_pairs(path)
+        [('ab', 'ba'), ('abc', 'cba')]
     """
     owner = "read_pairs"
     if not isinstance(path, (str, bytes, os.PathLike)):
@@ -277,6 +333,13 @@ def split_pairs(pairs, val_fraction: float = 0.1, seed=0):
     The pairs are first deduplicated by source (the first pair of each source is kept); then
     round(val_fraction · n) of the n distinct sources, at least 1 and at most n − 1, are drawn
     for validation with the seed (an int or a numpy Generator). Both lists keep the input order.
+    No arrays: lists of string pairs.
+
+    Examples:
+        >>> from bptt.data import split_pairs
+        >>> pairs = [("a", "1"), ("b", "2"), ("c", "3"), ("a", "4"), ("d", "5")]
+        >>> split_pairs(pairs, val_fraction=0.25, seed=0)       # ("a", "4") repeats a source
+        ([('a', '1'), ('b', '2'), ('d', '5')], [('c', '3')])
     """
     owner = "split_pairs"
     pairs = _check_pairs(pairs, owner)
@@ -300,7 +363,14 @@ def split_pairs(pairs, val_fraction: float = 0.1, seed=0):
 
 
 def exact_match(predictions, targets) -> float:
-    """The fraction of predictions equal to their targets, whole strings compared: in [0, 1]."""
+    """The fraction of predictions equal to their targets, whole strings compared: in [0, 1].
+    No arrays: lists of strings.
+
+    Examples:
+        >>> from bptt.data import exact_match
+        >>> exact_match(["ab", "c"], ["ab", "d"])
+        0.5
+    """
     owner = "exact_match"
     for name, seq in (("predictions", predictions), ("targets", targets)):
         if not isinstance(seq, (list, tuple)):

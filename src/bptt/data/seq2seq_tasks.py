@@ -60,11 +60,26 @@ DATE_FORMATS = {
     "30.11.2026": _dotted,
     "Nov 30, 2026": _short_month_day_year,
 }
+"""The source formats of date_pairs: each key is 2026-11-30 written in its format, each value
+writes a datetime.date so.
+
+Examples:
+    >>> import datetime
+    >>> from bptt.data import DATE_FORMATS
+    >>> [write(datetime.date(2026, 11, 30)) for write in DATE_FORMATS.values()] == list(DATE_FORMATS)
+    True
+"""
 
 
 def reverse_pairs(n: int, *, min_len: int = 1, max_len: int = 8, alphabet: str = "abcdefghij",
                   seed=0) -> list[tuple[str, str]]:
-    """n pairs (s, s reversed), len(s) uniform in [min_len, max_len], letters from `alphabet`."""
+    """n pairs (s, s reversed), len(s) uniform in [min_len, max_len], letters from `alphabet`.
+
+    Examples:
+        >>> from bptt.data import reverse_pairs
+        >>> reverse_pairs(3, max_len=4, seed=0)
+        [('cdaa', 'aadc'), ('abi', 'iba'), ('jfg', 'gfj')]
+    """
     owner = "reverse_pairs"
     n = v.check_int(n, "n", owner)
     min_len = v.check_int(min_len, "min_len", owner)
@@ -89,7 +104,16 @@ def reverse_pairs(n: int, *, min_len: int = 1, max_len: int = 8, alphabet: str =
 
 
 def addition_pairs(n: int, *, max_digits: int = 3, seed=0) -> list[tuple[str, str]]:
-    """n pairs ("a+b", str(a + b)), each operand of 1..max_digits digits, no leading zeros."""
+    """n pairs ("a+b", str(a + b)), each operand of 1..max_digits digits, no leading zeros.
+
+    Examples:
+        >>> from bptt.data import addition_pairs
+        >>> pairs = addition_pairs(3, seed=0)
+        >>> pairs
+        [('559+62', '621'), ('96+8', '104'), ('6+9', '15')]
+        >>> all(eval(s) == int(t) for s, t in pairs)
+        True
+    """
     owner = "addition_pairs"
     n = v.check_int(n, "n", owner)
     max_digits = v.check_int(max_digits, "max_digits", owner)
@@ -109,7 +133,13 @@ def addition_pairs(n: int, *, max_digits: int = 3, seed=0) -> list[tuple[str, st
 
 
 def date_pairs(n: int, *, seed=0) -> list[tuple[str, str]]:
-    """n pairs (a date in one of DATE_FORMATS, the same date as ISO 'YYYY-MM-DD')."""
+    """n pairs (a date in one of DATE_FORMATS, the same date as ISO 'YYYY-MM-DD').
+
+    Examples:
+        >>> from bptt.data import date_pairs
+        >>> date_pairs(3, seed=0)
+        [('01/24/35', '2035-01-24'), ('09/12/13', '2013-09-12'), ('11 Feb 2001', '2001-02-11')]
+    """
     owner = "date_pairs"
     n = v.check_int(n, "n", owner)
     rng = v.check_rng(seed, owner)
@@ -124,9 +154,22 @@ def date_pairs(n: int, *, seed=0) -> list[tuple[str, str]]:
 
 
 SEQ2SEQ_TASKS = {"reverse": reverse_pairs, "addition": addition_pairs, "dates": date_pairs}
+"""The built-in tasks by name (`bptt train --model seq2seq --task NAME`).
+
+Examples:
+    >>> from bptt.data import SEQ2SEQ_TASKS
+    >>> sorted(SEQ2SEQ_TASKS)
+    ['addition', 'dates', 'reverse']
+"""
 
 
 def task_pairs(name: str, n: int, *, seed=0) -> list[tuple[str, str]]:
-    """n pairs of the built-in task `name` (a key of SEQ2SEQ_TASKS) with its default options."""
+    """n pairs of the built-in task `name` (a key of SEQ2SEQ_TASKS) with its default options.
+
+    Examples:
+        >>> from bptt.data import reverse_pairs, task_pairs
+        >>> task_pairs("reverse", 2, seed=0) == reverse_pairs(2, seed=0)
+        True
+    """
     name = v.check_choice(name, "name", "task_pairs", tuple(SEQ2SEQ_TASKS))
     return SEQ2SEQ_TASKS[name](n, seed=seed)

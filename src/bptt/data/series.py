@@ -39,6 +39,15 @@ def csv_column(path, column, *, delimiter: str = ",", encoding: str = "utf-8") -
     1; for a quoted field spanning lines, its last line). Every value must be a finite number:
     a row without the column, a non-numeric, empty, nan or inf value, or a column without any
     values raises DataError naming the file, row and value.
+
+    Examples:
+        >>> from pathlib import Path
+        >>> from bptt.data import csv_column
+        >>> _ = Path("series.csv").write_text("day,temp\\n1,20.5\\n2,21\\n\\n3,19.25\\n")
+        >>> csv_column("series.csv", "temp")
+        array([20.5 , 21.  , 19.25])
+        >>> csv_column("series.csv", 0)                 # the header row is skipped
+        array([1., 2., 3.])
     """
     owner = "csv_column"
     if not isinstance(delimiter, str) or len(delimiter) != 1 or delimiter in "\r\n\"":
@@ -97,7 +106,18 @@ def windows(series, seq_len: int, *, horizon: int = 1, stride: int = 1):
     dimension, starting at 0, stride, 2·stride, …
 
     Use with output="identity": the loss ½‖o(t) − y(t)‖² is then the squared error of the
-    prediction of series[s + t + horizon] from series[s .. s + t].
+    prediction of series[s + t + horizon] from series[s .. s + t]. series (N_s,) in; x, y
+    (T, N, 1) out with T = seq_len.
+
+    Examples:
+        >>> from bptt.data import windows
+        >>> x, y = windows(np.arange(6.0), seq_len=3)
+        >>> x.shape, x[:, :, 0].T, y[:, :, 0].T              # windows along the batch axis
+        ((3, 3, 1), array([[0., 1., 2.],
+               [1., 2., 3.],
+               [2., 3., 4.]]), array([[1., 2., 3.],
+               [2., 3., 4.],
+               [3., 4., 5.]]))
     """
     owner = "windows"
     arr = v.as_array(series, "series", owner)

@@ -53,15 +53,45 @@ from .. import _validate as v
 
 #: MSE of always predicting 1 on the adding problem: Var(u1 + u2) = 2/12 (MSE = mean (o − y)²).
 ADDING_BASELINE_MSE = 1.0 / 6.0
+"""MSE of always predicting 1 on the adding problem: Var(u1 + u2) = 2/12.
+
+Examples:
+    >>> from bptt.data import ADDING_BASELINE_MSE, adding_baseline_mse, adding_problem
+    >>> p = adding_problem(10, 20000, seed=0)
+    >>> abs(adding_baseline_mse(p.y, p.mask) - ADDING_BASELINE_MSE) < 0.005
+    True
+"""
 
 
 class AddingProblem(NamedTuple):
+    """What adding_problem returns: x (T, n, 2) values and markers, y (T, n, 1) the sum of the
+    two marked values at the last step, mask (T, n), 1 at the last step only.
+
+    Examples:
+        >>> from bptt.data import adding_problem
+        >>> p = adding_problem(6, 3, seed=0)
+        >>> p.x.shape, p.y.shape, p.mask[:, 0]
+        ((6, 3, 2), (6, 3, 1), array([0., 0., 0., 0., 0., 1.]))
+        >>> bool(np.allclose(p.y[-1, :, 0], (p.x[..., 0] * p.x[..., 1]).sum(axis=0)))
+        True
+    """
     x: np.ndarray        # (T, n, 2) float64: values, markers
     y: np.ndarray        # (T, n, 1) float64: the sum at T-1, 0 elsewhere
     mask: np.ndarray     # (T, n) float64: 1 at T-1 only
 
 
 class VowelTagging(NamedTuple):
+    """What vowel_tagging returns: x (T, n) letter ids, y (T, n) the tags, lengths (n,),
+    mask (T, n) 1 on the real steps.
+
+    Examples:
+        >>> from bptt.data import VOWEL_ALPHABET, vowel_tagging
+        >>> w = vowel_tagging(2, seed=0, max_len=5)
+        >>> "".join(VOWEL_ALPHABET[i] for i in w.x[:w.lengths[0], 0]), w.y[:, 0]
+        ('doaig', array([1, 1, 1, 0, 0]))
+        >>> w.mask[:, 1], w.lengths
+        (array([1., 1., 1., 1., 0.]), array([5, 4]))
+    """
     x: np.ndarray        # (T, n) intp letter ids into VOWEL_ALPHABET, 0 on the padding
     y: np.ndarray        # (T, n) intp: 1 where the next letter is a vowel
     lengths: np.ndarray  # (n,) intp: the words' lengths
@@ -70,16 +100,45 @@ class VowelTagging(NamedTuple):
 
 #: The letters of vowel_tagging: 5 vowels (ids 0-4), then 7 consonants.
 VOWEL_ALPHABET = "aeioubdgkmst"
+"""The letters of vowel_tagging: 5 vowels (ids 0-4), then 7 consonants.
+
+Examples:
+    >>> from bptt.data import VOWEL_ALPHABET
+    >>> VOWEL_ALPHABET[:5], len(VOWEL_ALPHABET)
+    ('aeiou', 12)
+"""
 VOWELS = 5
 
 
 class Parity(NamedTuple):
+    """What parity returns: x (T, n) bits (0 on the padding), y (n,) the parity of each string,
+    lengths (n,).
+
+    Examples:
+        >>> from bptt.data import parity
+        >>> p = parity(3, seed=0, max_len=4)
+        >>> p.x.T, p.y, p.lengths
+        (array([[0, 0, 1, 1],
+               [0, 0, 1, 0],
+               [0, 0, 1, 0]]), array([0, 1, 1]), array([4, 3, 3]))
+    """
     x: np.ndarray        # (T, n) intp bits, 0 on the padding
     y: np.ndarray        # (n,) intp: the parity of each string
     lengths: np.ndarray  # (n,) intp: the strings' lengths
 
 
 class CopyMemory(NamedTuple):
+    """What copy_memory returns: x, y (T_total, n) ids, mask (T_total, n), and baseline, the
+    chance-level cross-entropy per counted step (nats).
+
+    Examples:
+        >>> from bptt.data import copy_memory
+        >>> c = copy_memory(5, 2, seed=0, n_symbols=3, length=2)   # T_total = 5 + 2·2
+        >>> c.x[:, 0], c.y[:, 0]                  # 3 2, blanks, delimiter 4, blanks; recall 3 2
+        (array([3, 2, 0, 0, 0, 0, 4, 0, 0]), array([0, 0, 0, 0, 0, 0, 0, 3, 2]))
+        >>> bool(np.isclose(c.baseline, 2 * np.log(3) / 9))
+        True
+    """
     x: np.ndarray        # (T_total, n) intp input ids
     y: np.ndarray        # (T_total, n) intp target ids
     mask: np.ndarray     # (T_total, n) float64: all ones, or 1 at the last `length` steps only
@@ -87,7 +146,19 @@ class CopyMemory(NamedTuple):
 
 
 def adding_problem(T: int, n: int, seed) -> AddingProblem:
-    """n sequences of the adding problem of length T (T >= 2), from an int seed or a Generator."""
+    """n sequences of the adding problem of length T (T >= 2), from an int seed or a Generator:
+    x (T, n, 2), y (T, n, 1), mask (T, n) (an AddingProblem).
+
+    Examples:
+        >>> from bptt import SimpleRNN
+        >>> from bptt.data import adding_problem
+        >>> x, y, mask = adding_problem(T=20, n=8, seed=0)
+        >>> model = SimpleRNN(2, 16, 1, output="identity", seed=0)   # J = ½‖o − y‖² / n
+        >>> o = model.forward(x).o                                   # (T, n, 1)
+        >>> by_hand = 0.5 * ((o[-1] - y[-1]) ** 2).sum() / 8         # the last step only
+        >>> bool(np.isclose(model.loss(x, y, mask=mask), by_hand))
+        True
+    """
     owner = "adding_problem"
     T = v.check_int(T, "T", owner, minimum=2)
     n = v.check_int(n, "n", owner)
@@ -111,7 +182,15 @@ def adding_problem(T: int, n: int, seed) -> AddingProblem:
 def adding_baseline_mse(y, mask) -> float:
     """Empirical MSE of always predicting 1: Σ mask·(1 − y)² / Σ mask over y (T, n, 1), mask
     (T, n). Close to ADDING_BASELINE_MSE = 1/6 for many sequences; the library's loss J of the
-    same prediction is half of it."""
+    same prediction is half of it.
+
+    Examples:
+        >>> from bptt.data import adding_baseline_mse, adding_problem
+        >>> p = adding_problem(6, 4, seed=0)
+        >>> by_hand = ((1 - p.y[-1, :, 0]) ** 2).mean()         # the last step, every sequence
+        >>> bool(np.isclose(adding_baseline_mse(p.y, p.mask), by_hand))
+        True
+    """
     owner = "adding_baseline_mse"
     y = v.check_float_array(y, "y", owner, (None, None, 1), np.float64)
     mask = v.check_float_array(mask, "mask", owner, y.shape[:2], np.float64)
@@ -129,7 +208,14 @@ def copy_memory(T_delay: int, n: int, seed, *, n_symbols: int = 8, length: int =
     recall_only=False: the mask is all ones and baseline = length · log(n_symbols) / T_total,
     the figure of Arjovsky et al. recall_only=True: the mask keeps only the last `length` steps
     (the recall) and baseline = log(n_symbols), the chance level per recalled symbol.
-    In both cases baseline = Σ_t mask·L_chance(t) / Σ_t mask for one sequence.
+    In both cases baseline = Σ_t mask·L_chance(t) / Σ_t mask for one sequence. x and y are
+    (T_total, n) ids below n_symbols + 2, mask (T_total, n).
+
+    Examples:
+        >>> from bptt.data import copy_memory
+        >>> c = copy_memory(5, 2, seed=0, n_symbols=3, length=2, recall_only=True)
+        >>> c.x.shape, c.mask[:, 0], bool(np.isclose(c.baseline, np.log(3)))
+        ((9, 2), array([0., 0., 0., 0., 0., 0., 0., 1., 1.]), True)
     """
     owner = "copy_memory"
     T_delay = v.check_int(T_delay, "T_delay", owner)
@@ -159,7 +245,15 @@ def copy_memory(T_delay: int, n: int, seed, *, n_symbols: int = 8, length: int =
 
 def vowel_tagging(n: int, seed, *, min_len: int = 3, max_len: int = 8) -> VowelTagging:
     """n random words of min_len..max_len letters, each letter tagged 1 when the next letter is a
-    vowel; time-major and padded at the end to T = max_len (see the module docstring)."""
+    vowel; time-major and padded at the end to T = max_len (see the module docstring): x, y
+    (T, n), lengths (n,), mask (T, n).
+
+    Examples:
+        >>> from bptt.data import vowel_tagging
+        >>> w = vowel_tagging(4, seed=0, max_len=6)
+        >>> w.x.shape, bool(np.array_equal(w.y[:-1], (w.x[1:] < 5) * w.mask[1:]))
+        ((6, 4), True)
+    """
     owner = "vowel_tagging"
     n = v.check_int(n, "n", owner)
     min_len = v.check_int(min_len, "min_len", owner)
@@ -186,7 +280,14 @@ def string_keys(x, lengths) -> np.ndarray:
 def parity(n: int, seed, *, min_len: int = 1, max_len: int = 10, exclude=None) -> Parity:
     """n random bit strings of min_len..max_len bits with their parity; time-major and padded at
     the end to T = max_len. `exclude`: keys (`string_keys`) of strings never to draw (a held-out
-    set); those rows are drawn again."""
+    set); those rows are drawn again. x (T, n) bits, y (n,), lengths (n,).
+
+    Examples:
+        >>> from bptt.data import parity
+        >>> p = parity(5, seed=0, max_len=6)
+        >>> p.x.shape, bool(np.array_equal(p.y, p.x.sum(axis=0) % 2))
+        ((6, 5), True)
+    """
     owner = "parity"
     n = v.check_int(n, "n", owner)
     min_len = v.check_int(min_len, "min_len", owner)

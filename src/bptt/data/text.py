@@ -99,6 +99,18 @@ def load_text(paths, encoding: str = "utf-8") -> str:
 
     paths: a path (str or os.PathLike) or a sequence of paths.
     encoding: any text encoding Python knows; the same one is used for every file.
+
+    Examples:
+        >>> from pathlib import Path
+        >>> from bptt.data import DataError, load_text
+        >>> _ = Path("a.txt").write_text("hello "), Path("b.txt").write_text("world")
+        >>> load_text(["a.txt", "b.txt"])
+        'hello world'
+        >>> try:
+        ...     load_text("missing.txt")
+        ... except DataError as err:
+        ...     print(err)
+        Cannot read 'missing.txt': ...
     """
     owner = "load_text"
     encoding = check_encoding(encoding, owner)
@@ -146,6 +158,12 @@ def builtin_corpus(max_bytes: int = 2_000_000) -> str:
     characters (the sources are nearly all ASCII, where characters and bytes agree). The result
     is the same on every run with the same Python installation; only the files needed to reach
     the cap are read.
+
+    Examples:
+        >>> from bptt.data import builtin_corpus
+        >>> text = builtin_corpus(max_bytes=1000)
+        >>> len(text), text == builtin_corpus(max_bytes=1000)
+        (1000, True)
     """
     owner = "builtin_corpus"
     max_bytes = v.check_int(max_bytes, "max_bytes", owner, minimum=1)

@@ -46,7 +46,13 @@ _ASCII_SAFE = {"utf-8", "ascii", "latin-1", "iso8859-1", "cp1252"}
 
 
 def token_dtype(vocab_size: int) -> np.dtype:
-    """The smallest unsigned type holding ids 0 .. vocab_size − 1: uint8, uint16 or uint32."""
+    """The smallest unsigned type holding ids 0 .. vocab_size − 1: uint8, uint16 or uint32.
+
+    Examples:
+        >>> from bptt.data import token_dtype
+        >>> [token_dtype(size).name for size in (256, 257, 70_000)]
+        ['uint8', 'uint16', 'uint32']
+    """
     for dt in (np.uint8, np.uint16, np.uint32):
         if vocab_size <= np.iinfo(dt).max + 1:
             return np.dtype(dt).newbyteorder("<")
@@ -206,7 +212,20 @@ def _read_meta(directory: Path) -> dict:
 def stale_reason(directory, paths=None, encoding=None):
     """Why the prepared corpus in `directory` is not an up-to-date encoding of `paths` in
     `encoding` (None: as recorded), as a sentence; None when it is current. A recorded source
-    that no longer exists is not a reason (the token file stands alone)."""
+    that no longer exists is not a reason (the token file stands alone).
+
+    Examples:
+        >>> from pathlib import Path
+        >>> from bptt.data import stale_reason
+        >>> from bptt.io.corpus import prepare_corpus
+        >>> _ = Path("a.txt").write_text("hello world\\n")
+        >>> _ = prepare_corpus(["a.txt"], "corpus", progress=False)
+        >>> print(stale_reason("corpus", ["a.txt"]))
+        None
+        >>> _ = Path("a.txt").write_text("hello world, again\\n")
+        >>> stale_reason("corpus", ["a.txt"])
+        "'.../a.txt' changed since it was prepared (12 bytes then, 19 now; modified after)"
+    """
     directory = Path(directory)
     try:
         meta = _read_meta(directory)
@@ -242,7 +261,22 @@ def stale_reason(directory, paths=None, encoding=None):
 class MappedCorpus:
     """A prepared corpus: vocab, train_ids and val_ids as read-only memmap views (see the module).
 
-    Training and evaluation read windows from the views; nothing copies the whole array."""
+    Training and evaluation read windows from the views; nothing copies the whole array.
+    train_ids (N_train,) and val_ids (N_val,), in token_dtype(vocab.size).
+
+    Examples:
+        >>> from pathlib import Path
+        >>> from bptt import CharData
+        >>> from bptt.data import open_corpus
+        >>> from bptt.io.corpus import prepare_corpus
+        >>> _ = Path("a.txt").write_text("hello world, hello\\n")
+        >>> corpus = open_corpus(prepare_corpus(["a.txt"], "corpus", progress=False))
+        >>> data = CharData.from_text(Path("a.txt").read_text())
+        >>> bool(np.array_equal(corpus.train_ids, data.train_ids)), corpus.vocab == data.vocab
+        (True, True)
+        >>> corpus.fingerprint() == data.fingerprint()      # a run resumes across the two
+        True
+    """
     vocab: Vocab
     train_ids: np.ndarray
     val_ids: np.ndarray
@@ -251,8 +285,8 @@ class MappedCorpus:
     val_fraction: float = 0.1
 
     def fingerprint(self) -> str:
-        """CharData.fingerprint() of the same training ids: recorded at preparation for the
-        default split, else computed here reading the token file in chunks (once)."""
+        """CharData.fingerprint() of the same training ids (N_train,): recorded at preparation
+        for the default split, else computed here reading the token file in chunks (once)."""
         key = repr(float(self.val_fraction))
         fps = self.meta.setdefault("fingerprints", {})
         if key not in fps:
@@ -276,7 +310,18 @@ def open_corpus(directory, *, val_fraction: float = 0.1, check_sources: bool = T
     """The prepared corpus in `directory` (see bptt.io.corpus.prepare_corpus), memory-mapped.
 
     check_sources: refuse (DataError) a corpus whose source files changed since it was prepared
-    (missing ones are fine: the token file stands alone).
+    (missing ones are fine: the token file stands alone). The ids (N,) of the text are split
+    into train_ids (N_train,) and val_ids (N_val,), read-only memmap views.
+
+    Examples:
+        >>> from pathlib import Path
+        >>> from bptt.data import open_corpus
+        >>> from bptt.io.corpus import prepare_corpus
+        >>> _ = Path("a.txt").write_text("hello world, hello\\n")
+        >>> corpus = open_corpus(prepare_corpus(["a.txt"], "corpus", progress=False),
+        ...                      val_fraction=0.25)
+        >>> corpus.train_ids.shape, corpus.val_ids.dtype, corpus.vocab.decode(corpus.val_ids)
+        ((14,), dtype('uint8'), 'ello\\n')
     """
     owner = "open_corpus"
     directory = Path(directory)

@@ -29,13 +29,20 @@ def _from_code_points(cps: np.ndarray) -> str:
 class Vocab:
     """Sorted unique characters of a text, with `encode(text) -> ids` and `decode(ids) -> text`.
 
-    >>> vocab = Vocab("hello")
-    >>> vocab.chars, vocab.size
-    ('ehlo', 4)
-    >>> vocab.encode("hole").tolist()
-    [1, 3, 2, 0]
-    >>> vocab.decode([1, 3, 2, 0])
-    'hole'
+    A text of N characters encodes to ids (N,); the ids are the inputs (T, B) of a character
+    model with input_size = size.
+
+    Examples:
+        >>> from bptt.data import Vocab
+        >>> vocab = Vocab("hello")
+        >>> vocab.chars, vocab.size
+        ('ehlo', 4)
+        >>> vocab.encode("hole").tolist()
+        [1, 3, 2, 0]
+        >>> vocab.decode([1, 3, 2, 0])
+        'hole'
+        >>> Vocab.from_list(vocab.to_list()) == vocab
+        True
     """
 
     def __init__(self, text: str):
@@ -74,7 +81,7 @@ class Vocab:
 
     # ------------------------------------------------------------------ encode / decode
     def encode(self, text: str) -> np.ndarray:
-        """Ids of the characters of `text`, (len(text),) intp.
+        """Ids of the characters of `text`, (N,) intp for N = len(text).
 
         Raises DataError (a ValueError) naming every character of `text` that is not in the
         vocabulary, each once, sorted, repr'd.
@@ -94,7 +101,7 @@ class Vocab:
         return ids.astype(np.intp, copy=False)
 
     def decode(self, ids) -> str:
-        """The text of a 1-D sequence of ids (each 0 <= id < size)."""
+        """The text of a 1-D sequence of ids (N,) (each 0 <= id < size)."""
         arr = check_ids(ids, f"{_OWNER}.decode", self.size)
         return _from_code_points(self._cps[arr])
 

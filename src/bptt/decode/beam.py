@@ -36,7 +36,20 @@ OWNER = "beam_search"
 def beam_search(stepper, *, width, max_len, eos=None, length_penalty=0.0,
                 n_best=1) -> list[Hypothesis]:
     """The `n_best` best hypotheses (best first; fewer only when fewer exist) of a beam of
-    `width` over `stepper` (a bptt.decode.Stepper); the module docstring defines the search."""
+    `width` over `stepper` (a bptt.decode.Stepper, logits (N, V) for N rows of the beam); the
+    module docstring defines the search.
+
+    Examples:
+        >>> from bptt import SimpleRNN
+        >>> from bptt.decode import LMStepper
+        >>> from bptt.decode import beam_search, exhaustive_search, greedy
+        >>> stepper = LMStepper(SimpleRNN(4, 8, 4, seed=1), prime_ids=[0, 1])
+        >>> best, second = beam_search(stepper, width=3, max_len=4, eos=3, n_best=2)
+        >>> best.tokens, second.tokens, best.logprob > greedy(stepper, max_len=4, eos=3).logprob
+        ((3,), (1, 3), True)
+        >>> best == exhaustive_search(stepper, max_len=4, eos=3)[0]
+        True
+    """
     V = check_stepper(stepper, OWNER, conditioned=True)
     width = v.check_int(width, "width", OWNER)
     max_len = v.check_int(max_len, "max_len", OWNER)

@@ -21,10 +21,23 @@ from .stepper import check_eos, check_stepper, checked_logits
 
 OWNER = "exhaustive_search"
 MAX_SEQUENCES = 200_000
+"""The most sequences exhaustive_search scores (count_sequences); more are refused.
+
+Examples:
+    >>> from bptt.decode import MAX_SEQUENCES, count_sequences
+    >>> count_sequences(4, 10, eos=3) <= MAX_SEQUENCES < count_sequences(4, 11, eos=3)
+    True
+"""
 
 
 def count_sequences(V: int, max_len: int, eos) -> int:
-    """How many sequences exhaustive_search would score (Python ints: no overflow)."""
+    """How many sequences exhaustive_search would score (Python ints: no overflow). No arrays.
+
+    Examples:
+        >>> from bptt.decode import count_sequences
+        >>> count_sequences(4, 2, eos=None), count_sequences(4, 2, eos=3)   # 4², then 1 + 3 + 3²
+        (16, 13)
+    """
     if eos is None:
         return V ** max_len
     return sum((V - 1) ** (t - 1) for t in range(1, max_len + 1)) + (V - 1) ** max_len
@@ -32,7 +45,20 @@ def count_sequences(V: int, max_len: int, eos) -> int:
 
 def exhaustive_search(stepper, *, max_len, eos=None, length_penalty=0.0) -> list[Hypothesis]:
     """Every sequence of at most `max_len` tokens (ending at its first `eos`, or at max_len) from
-    `stepper` (a bptt.decode.Stepper), best first."""
+    `stepper` (a bptt.decode.Stepper, logits (N, V)), best first: count_sequences(V, max_len,
+    eos) Hypothesis objects, at most MAX_SEQUENCES.
+
+    Examples:
+        >>> from bptt import SimpleRNN
+        >>> from bptt.decode import LMStepper
+        >>> from bptt.decode import count_sequences, exhaustive_search
+        >>> stepper = LMStepper(SimpleRNN(4, 8, 4, seed=1), prime_ids=[0, 1])
+        >>> hyps = exhaustive_search(stepper, max_len=3, eos=3)
+        >>> len(hyps) == count_sequences(4, 3, eos=3), hyps[0].tokens
+        (True, (3,))
+        >>> bool(np.isclose(sum(np.exp(h.logprob) for h in hyps), 1.0))   # every sequence once
+        True
+    """
     V = check_stepper(stepper, OWNER, conditioned=True)
     max_len = v.check_int(max_len, "max_len", OWNER)
     eos = check_eos(eos, V, OWNER)

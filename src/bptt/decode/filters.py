@@ -36,7 +36,18 @@ def check_filters(temperature, top_k, top_p, owner: str):
 
 def filter_logits(logits, *, temperature=1.0, top_k=None, top_p=None) -> np.ndarray:
     """Probabilities (..., V) float64 (each row sums to 1) from logits (..., V): softmax(o / τ),
-    then top-k, then top-p (the module docstring defines both and their ties)."""
+    then top-k, then top-p (the module docstring defines both and their ties).
+
+    Examples:
+        >>> from bptt.decode import filter_logits
+        >>> logits = np.log([0.5, 0.3, 0.2])                  # (V,)
+        >>> filter_logits(logits, top_k=2)                     # 0.5 / 0.8, 0.3 / 0.8
+        array([0.625, 0.375, 0.   ])
+        >>> filter_logits(logits, top_p=0.7)                   # 0.5 + 0.3 reaches 0.7
+        array([0.625, 0.375, 0.   ])
+        >>> filter_logits(logits, temperature=0.5)             # p² renormalised: 0.25 / 0.38, ...
+        array([0.6579, 0.2368, 0.1053])
+    """
     temperature, top_k, top_p = check_filters(temperature, top_k, top_p, OWNER)
     arr = v.as_array(logits, "logits", OWNER)
     if arr.ndim < 1 or arr.shape[-1] < 1:

@@ -18,7 +18,20 @@ OWNER = "greedy"
 
 
 def greedy(stepper, *, max_len, eos=None) -> Hypothesis:
-    """The greedy sequence of at most `max_len` tokens from `stepper` (a bptt.decode.Stepper)."""
+    """The greedy sequence of at most `max_len` tokens from `stepper` (a bptt.decode.Stepper,
+    logits (N, V)), a Hypothesis.
+
+    Examples:
+        >>> from bptt import SimpleRNN
+        >>> from bptt.decode import LMStepper
+        >>> from bptt.decode import beam_search, greedy
+        >>> stepper = LMStepper(SimpleRNN(4, 8, 4, seed=1), prime_ids=[0, 1])
+        >>> h = greedy(stepper, max_len=4, eos=3)
+        >>> h.tokens, h.finished
+        ((1, 3), True)
+        >>> h == beam_search(stepper, width=1, max_len=4, eos=3)[0]     # a beam of width 1
+        True
+    """
     V = check_stepper(stepper, OWNER, conditioned=True)
     max_len = v.check_int(max_len, "max_len", OWNER)
     eos = check_eos(eos, V, OWNER)

@@ -20,7 +20,20 @@ from .. import _validate as v
 class Hypothesis:
     """A decoded sequence: `tokens` (ids, EOS included when finished), `logprob` (above), `score`
     (logprob after length normalisation), `finished` (it chose EOS; False when it reached
-    max_len, or when there is no EOS at all, as for a language model)."""
+    max_len, or when there is no EOS at all, as for a language model). No arrays: the tokens
+    are a tuple of ints, the stepper's logits (N, V) are summed into logprob.
+
+    Examples:
+        >>> from bptt import SimpleRNN
+        >>> from bptt.decode import LMStepper
+        >>> from bptt.decode import beam_search
+        >>> stepper = LMStepper(SimpleRNN(4, 8, 4, seed=1), prime_ids=[0, 1])
+        >>> h = beam_search(stepper, width=3, max_len=4, eos=3, length_penalty=1.0)[0]
+        >>> h.finished, h.tokens[-1], len(h)
+        (True, 3, 2)
+        >>> h.score == h.logprob / len(h)                 # score = logprob / n**α, α = 1
+        True
+    """
 
     tokens: tuple[int, ...]
     logprob: float

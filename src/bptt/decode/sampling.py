@@ -22,7 +22,22 @@ OWNER = "sample"
 def sample(stepper, *, max_len, temperature=1.0, top_k=None, top_p=None, eos=None,
            seed=0) -> Hypothesis:
     """A sequence of at most `max_len` tokens drawn from `stepper` (a bptt.decode.Stepper); it
-    stops after EOS (included). `seed`: an int or a numpy.random.Generator."""
+    stops after EOS (included). `seed`: an int or a numpy.random.Generator. Each draw is
+    from filter_logits of the stepper's logits (N, V) with N = 1.
+
+    Examples:
+        >>> from bptt import SimpleRNN
+        >>> from bptt.decode import LMStepper
+        >>> from bptt.decode import sample
+        >>> model = SimpleRNN(4, 8, 4, seed=1)
+        >>> h = sample(LMStepper(model, prime_ids=[0, 1]), max_len=5, temperature=0.8, seed=0)
+        >>> h == sample(LMStepper(model, prime_ids=[0, 1]), max_len=5, temperature=0.8, seed=0)
+        True
+        >>> o = model.forward(np.array([[0, 1, *h.tokens]]).T).o[1:-1, 0]   # o(t) → token t+1
+        >>> logp = o - np.log(np.exp(o).sum(axis=1, keepdims=True))          # (5, V)
+        >>> bool(np.isclose(h.logprob, logp[np.arange(5), h.tokens].sum()))  # the model's, τ = 1
+        True
+    """
     V = check_stepper(stepper, OWNER, conditioned=False)
     max_len = v.check_int(max_len, "max_len", OWNER)
     temperature, top_k, top_p = check_filters(temperature, top_k, top_p, OWNER)

@@ -47,7 +47,24 @@ from .. import _validate as v
 
 @runtime_checkable
 class Stepper(Protocol):
-    """A model decoded one token at a time (the module docstring states the contract)."""
+    """A model decoded one token at a time (the module docstring states the contract).
+
+    `vocab_size` V; `start(n)` -> (logits (n, V), state of n rows); `step(state, tokens (N,))`
+    -> (logits (N, V), new state), never changing `state` in place; `select(state, rows (M,))`
+    -> the state of those rows, repeats allowed. Row i of the logits depends only on row i of
+    the state and tokens[i].
+
+    Examples:
+        >>> from bptt import SimpleRNN
+        >>> from bptt.decode import LMStepper, Stepper
+        >>> stepper = LMStepper(SimpleRNN(4, 8, 4, seed=0), prime_ids=[0, 1, 2])
+        >>> isinstance(stepper, Stepper)                  # the protocol, checked at run time
+        True
+        >>> logits, state = stepper.start(2)              # (n, V), two identical rows
+        >>> logits, state = stepper.step(state, np.array([3, 1]))
+        >>> logits.shape, stepper.select(state, [1, 1, 0]).shape
+        ((2, 4), (3, 8))
+    """
 
     vocab_size: int
 
@@ -64,7 +81,18 @@ class Stepper(Protocol):
 
 def select_rows(state, rows: np.ndarray):
     """Rows of a recurrent state: an array (B, H) (rows on axis 0), (L, B, H) (axis -2, the batch
-    axis of every layer), or a tuple of them (the LSTM's (h, c)). Always a copy."""
+    axis of every layer), or a tuple of them (the LSTM's (h, c)). Always a copy.
+
+    Examples:
+        >>> from bptt.decode import select_rows
+        >>> state = np.arange(12.0).reshape(2, 3, 2)      # (L, B, H)
+        >>> select_rows(state, [2, 0])[1]                 # layer 1, batch rows 2 and 0
+        array([[10., 11.],
+               [ 6.,  7.]])
+        >>> h, c = select_rows((np.eye(3), 2 * np.eye(3)), [1])     # an LSTM's (h, c)
+        >>> h, c
+        (array([[0., 1., 0.]]), array([[0., 2., 0.]]))
+    """
     if isinstance(state, tuple):
         return tuple(select_rows(s, rows) for s in state)
     return np.take(state, rows, axis=state.ndim - 2)                  # fancy indexing copies
@@ -80,6 +108,19 @@ class LMStepper:
     (zero) logits and the zero state, as the sampler always did, and the stepper is marked
     `unconditioned` (greedy and beam search refuse it).
     step(state, tokens): one `model.forward` over tokens (1, N) from `state`: o(0) (N, V), float64.
+
+    Examples:
+        >>> from bptt import SimpleRNN
+        >>> from bptt.decode import LMStepper
+        >>> model = SimpleRNN(4, 8, 4, seed=0)           # 4 characters in and out
+        >>> stepper = LMStepper(model, prime_ids=[0, 1, 2])
+        >>> logits, state = stepper.start(2)              # (2, V), (2, H)
+        >>> logits, state = stepper.step(state, np.array([3, 1]))
+        >>> whole = model.forward(np.array([[0], [1], [2], [3]]))   # the prime, then 3
+        >>> bool(np.allclose(logits[0], whole.o[-1, 0]))
+        True
+        >>> stepper.select(state, [1, 1, 0]).shape        # rows of a beam: (M, H)
+        (3, 8)
     """
 
     owner = "LMStepper"
@@ -111,16 +152,20 @@ class LMStepper:
             self._state = out.last_state
 
     def start(self, n: int):
+        """Logits (n, V) float64 of the token after the prime, and its last state in n rows
+        ((n, H), (L, n, H), or the LSTM's pair of them)."""
         n = v.check_int(n, "n", f"{self.owner}.start")
         rows = np.zeros(n, dtype=np.int64)
         return np.repeat(self._logits[None, :], n, axis=0), select_rows(self._state, rows)
 
     def step(self, state, tokens):
+        """Feed tokens (N,), one per row of `state`: the next logits (N, V) and the new state."""
         tokens = np.asarray(tokens, dtype=np.int64)
         out = self.model.forward(tokens[None, :], state)              # ids (1, N)
         return np.asarray(out.o[-1], dtype=np.float64), out.last_state   # (N, V)
 
     def select(self, state, rows):
+        """The state of rows (M,) of `state`, a copy (`select_rows`)."""
         return select_rows(state, np.asarray(rows, dtype=np.int64))
 
     def __repr__(self):

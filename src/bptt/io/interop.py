@@ -55,7 +55,22 @@ def _torch():
 
 
 def to_torch(model):
-    """(torch.nn.RNN, LSTM or GRU, torch.nn.Linear) computing the same function as model."""
+    """(torch.nn.RNN, LSTM or GRU, torch.nn.Linear) computing the same function as model:
+    time-major x (T, B, D), logits = linear(rnn(x, h0)[0]) (T, B, O); weights copied, no
+    transposes (U (H, D) is weight_ih_l0).
+
+    Examples:
+        >>> import torch
+        >>> from bptt import SimpleRNN, to_torch
+        >>> model = SimpleRNN(3, 4, 2, seed=0)
+        >>> rnn, linear = to_torch(model)
+        >>> rnn, linear
+        (RNN(3, 4), Linear(in_features=4, out_features=2, bias=True))
+        >>> x = np.random.default_rng(0).normal(size=(5, 2, 3))             # (T, B, D)
+        >>> logits = linear(rnn(torch.from_numpy(x))[0]).detach().numpy()   # (T, B, O)
+        >>> bool(np.allclose(logits, model.forward(x).o, rtol=0, atol=1e-12))
+        True
+    """
     from ..cells.gru.model import GRU
     from ..cells.lstm.model import LSTM
     from ..cells.rnn.model import SimpleRNN
@@ -112,7 +127,22 @@ def to_torch(model):
 
 def from_torch(rnn, linear, *, output="softmax"):
     """A bptt model with the weights of (rnn, linear): nn.RNN → SimpleRNN, nn.LSTM → LSTM,
-    nn.GRU → GRU (reset="after")."""
+    nn.GRU → GRU (reset="after"). weight_ih_l0 (H, D) becomes U, Linear.weight (O, H) V.
+
+    Examples:
+        >>> import torch
+        >>> from bptt import GRU, from_torch, to_torch
+        >>> rnn, linear = torch.nn.GRU(3, 4).double(), torch.nn.Linear(4, 2).double()
+        >>> model = from_torch(rnn, linear)
+        >>> model
+        GRU(3, 4, 2, num_layers=1, reset='after', output='softmax', dtype='float64')
+        >>> x = torch.randn(5, 2, 3, dtype=torch.float64)                    # (T, B, D)
+        >>> bool(np.allclose(model.forward(x.numpy()).o, linear(rnn(x)[0]).detach().numpy()))
+        True
+        >>> back, _ = to_torch(model)                   # and back: the same function again
+        >>> bool(torch.allclose(back(x)[0], rnn(x)[0]))
+        True
+    """
     torch = _torch()
     if not isinstance(linear, torch.nn.Linear):
         raise TypeError(f"The 'linear' argument of from_torch must be a torch.nn.Linear. "

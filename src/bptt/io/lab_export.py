@@ -273,7 +273,35 @@ def read_lab_export(data) -> LabExport:
 
 
 def load_lab_export(path) -> LabExport:
-    """Read and check the JSON file of a lab export; see the module docstring."""
+    """Read and check the JSON file of a lab export; see the module docstring. x (T, B) ids or
+    (T, B, D) floats, y (T, B) or (T, B, O), mask (T, B), h0 (B, H), params in the library's
+    names and shapes.
+
+    Examples:
+        >>> import json
+        >>> from bptt import SimpleRNN, load_lab_export
+        >>> from bptt.optim import SGD
+        >>> model, x, y = SimpleRNN(3, 2, 3, seed=0), [[0], [1], [2]], [[1], [2], [0]]   # (T, B)
+        >>> params0 = {k: p.tolist() for k, p in model.params.items()}
+        >>> loss0, grads = model.loss_and_grads(np.array(x), np.array(y))
+        >>> SGD(lr=0.1).step(model.params, grads)                       # the page's one update
+        >>> loss, grads = model.loss_and_grads(np.array(x), np.array(y))
+        >>> config = {"kind": "rnn", "activation": "tanh", "peepholes": False, "reset": "after",
+        ...           "input_size": 3, "hidden_size": 2, "output_size": 3, "output": "softmax",
+        ...           "optimizer": "sgd", "lr": 0.1, "clip_mode": "none", "clip": None,
+        ...           "k2": None, "text": None, "vocab": None}
+        >>> export = {"config": config, "x": x, "y": y, "mask": [[1], [1], [1]], "h0": [[0, 0]],
+        ...           "params": {k: p.tolist() for k, p in model.params.items()}, "loss": loss,
+        ...           "grads": {k: g.tolist() for k, g in grads.items()},
+        ...           "history": {"params0": params0, "losses": [loss0]}}
+        >>> _ = open("lab.json", "w", encoding="utf-8").write(json.dumps(export))
+        >>> ex = load_lab_export("lab.json")
+        >>> ex.x.shape, ex.h0.shape, ex.model
+        ((3, 1), (1, 2), SimpleRNN(3, 2, 3, activation='tanh', output='softmax', dtype='float64'))
+        >>> losses, params = ex.replay()                                # the history, in Python
+        >>> bool(losses[0] == loss0), all(np.array_equal(params[k], model.params[k]) for k in params)
+        (True, True)
+    """
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"The 'path' argument of load_lab_export must be a path. "
                         f"Got {type(path).__name__}.")

@@ -64,7 +64,21 @@ class MLP:
     Parameters are ``params["W1"], params["b1"], ..., params["W{n}"], params["b{n}"]`` for the n =
     len(sizes) − 1 layers; layer l maps sizes[l−1] to sizes[l]. The last layer is the output layer,
     followed by f (softmax + cross-entropy, or identity + squared error). The loss is the mean over
-    the batch.
+    the batch. x (B, D); y (B,) class ids (softmax) or (B, O) (identity); W{l} (H_l, H_{l−1}),
+    b{l} (H_l,).
+
+    Examples:
+        >>> from bptt import MLP, gradcheck
+        >>> mlp = MLP([2, 3, 2], seed=0)                   # D = 2, one hidden layer of 3, O = 2
+        >>> {k: p.shape for k, p in mlp.params.items()}, mlp.num_layers
+        ({'W1': (3, 2), 'b1': (3,), 'W2': (2, 3), 'b2': (2,)}, 2)
+        >>> x, y = np.array([[0.0, 1.0], [1.0, 0.0], [1.0, 1.0]]), np.array([1, 1, 0])
+        >>> out = mlp.forward(x)
+        >>> out.hidden[0].shape, out.y_hat.shape, mlp.predict(x).shape
+        ((3, 3), (3, 2), (3,))
+        >>> J, grads = mlp.loss_and_grads(x, y)
+        >>> gradcheck(mlp, x, y).max_error < 1e-7
+        True
     """
 
     def __init__(self, sizes, *, activation="tanh", output="softmax", dtype="float64", seed=0):
@@ -86,6 +100,7 @@ class MLP:
 
     @property
     def num_layers(self) -> int:
+        """The number of dense layers, len(sizes) − 1: W{l} (H_l, H_{l−1}) for l = 1 .. num_layers."""
         return len(self.sizes) - 1
 
     def _check_x(self, x):
@@ -111,16 +126,19 @@ class MLP:
         return caches, h, o
 
     def forward(self, x) -> MLPForward:
+        """x (B, D) → `.hidden` [(B, H_l)], `.o` (B, O) logits and `.y_hat` (B, O) = f(o)."""
         from .losses import output_fn
         caches, _, o = self._forward(self._check_x(x))
         return MLPForward([c.h for c in caches], o, output_fn(self.output, o))
 
     def predict(self, x) -> np.ndarray:
-        """Class ids (softmax) or the regression outputs (identity)."""
+        """Class ids (B,) (softmax) or the regression outputs (B, O) (identity) for x (B, D)."""
         out = self.forward(x)
         return out.y_hat.argmax(axis=-1) if self.output == "softmax" else out.y_hat
 
     def loss_and_grads(self, x, y):
+        """(J, grads) for x (B, D) and y (B,) or (B, O): J the mean loss over the batch, grads
+        keyed and shaped like params."""
         x = self._check_x(x)
         B = x.shape[0]
         y = self._check_y(y, B)

@@ -45,7 +45,21 @@ def gradcheck(model, *args, eps: float = 1e-6, params=None, max_entries=None, se
     """Compare model.loss_and_grads(*args, **kwargs) with central differences.
 
     params: names to check (default: all). max_entries: check at most this many entries per
-    parameter, drawn with `seed` (default: every entry).
+    parameter, drawn with `seed` (default: every entry). The arguments are the model's, e.g. x
+    (T, B, D) and y (T, B); the result maps each parameter name (W (H, H), ...) to its error
+    and keeps `.analytic` and `.numeric` gradients shaped like the parameters.
+
+    Examples:
+        >>> from bptt import SimpleRNN, gradcheck
+        >>> model = SimpleRNN(3, 4, 2, seed=0)
+        >>> rng = np.random.default_rng(0)
+        >>> x, y = rng.normal(size=(5, 2, 3)), rng.integers(0, 2, size=(5, 2))
+        >>> result = gradcheck(model, x, y)
+        >>> sorted(result), result.max_error < 1e-7, result.numeric["W"].shape
+        (['U', 'V', 'W', 'b', 'c'], True, (4, 4))
+        >>> print(result.table())                       # one row per parameter
+        param            shape  checked   max |grad|  rel. error
+        U               (4, 3)       12 ...
     """
     owner = "gradcheck"
     if not hasattr(model, "params") or not hasattr(model, "loss_and_grads"):

@@ -53,7 +53,15 @@ def _norm(grads) -> float:
 
 
 def global_norm(grads) -> float:
-    """The L2 norm of all entries of all arrays in `grads` together (0.0 for an empty dict)."""
+    """The L2 norm of all entries of all arrays in `grads` together (0.0 for an empty dict):
+    a dict of arrays of any shapes, e.g. W (H, H) and b (H,).
+
+    Examples:
+        >>> from bptt.clipping import global_norm
+        >>> grads = {"W": np.array([[3.0, 0.0], [0.0, 0.0]]), "b": np.array([4.0, 0.0])}
+        >>> global_norm(grads)                                      # √(3² + 4²)
+        5.0
+    """
     _check_grads(grads, "global_norm", in_place=False)
     return _norm(grads)
 
@@ -67,6 +75,15 @@ def clip_by_norm(grads, max_norm) -> float:
         g_k ← scale · g_k   for every key, when scale < 1 (left untouched otherwise)
 
     Returns ‖g‖ before clipping. A non-finite ‖g‖ is returned unchanged and nothing is scaled.
+    grads: a dict of arrays of any shapes, e.g. W (H, H) and b (H,).
+
+    Examples:
+        >>> from bptt.clipping import clip_by_norm, global_norm
+        >>> grads = {"W": np.array([[3.0, 0.0], [0.0, 0.0]]), "b": np.array([4.0, 0.0])}
+        >>> clip_by_norm(grads, 1.0)                                # the norm it saw
+        5.0
+        >>> grads["b"], round(global_norm(grads), 6)                # scaled by 1 / (5 + 1e-6)
+        (array([0.8, 0. ]), 1.0)
     """
     owner = "clip_by_norm"
     max_norm = v.check_float(max_norm, "max_norm", owner, low=0, low_open=True)
@@ -85,7 +102,15 @@ def clip_by_value(grads, limit) -> float:
     """Clip every entry of `grads` to [-limit, limit] in place, as
     ``torch.nn.utils.clip_grad_value_``: g_k[i] ← min(max(g_k[i], −limit), limit).
 
-    Returns the global norm ‖g‖ before clipping. nan entries stay nan.
+    Returns the global norm ‖g‖ before clipping. nan entries stay nan. grads: a dict of
+    arrays of any shapes, e.g. W (H, H) and b (H,).
+
+    Examples:
+        >>> from bptt.clipping import clip_by_value
+        >>> grads = {"W": np.array([[3.0, 0.0], [0.0, 0.0]]), "b": np.array([4.0, 0.0])}
+        >>> clip_by_value(grads, 1.0), grads["W"], grads["b"]
+        (5.0, array([[1., 0.],
+               [0., 0.]]), array([1., 0.]))
     """
     owner = "clip_by_value"
     limit = v.check_float(limit, "limit", owner, low=0, low_open=True)

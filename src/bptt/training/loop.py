@@ -40,7 +40,20 @@ OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam")
 
 
 class TrainingError(RuntimeError):
-    """Training cannot go on: a non-finite loss or gradient."""
+    """Training cannot go on: a non-finite loss or gradient.
+
+    Examples:
+        >>> from bptt import CharData, SimpleRNN, TrainConfig, TrainingError, train
+        >>> data = CharData.from_text("hello world, hello there! " * 40, val_fraction=0.2)
+        >>> model = SimpleRNN(data.vocab.size, 16, data.vocab.size, seed=0)
+        >>> model.params["W"][0, 0] = np.inf                     # W (H, H), broken
+        >>> with np.errstate(invalid="ignore"):
+        ...     try:
+        ...         train(model, data, TrainConfig(steps=3, seq_len=10, batch=4, progress=False))
+        ...     except TrainingError as err:
+        ...         print(err)
+        Training stopped at step 1: the loss is nan and the gradient norm nan. ...
+    """
 
 
 class ResumeError(ValueError):
@@ -52,6 +65,19 @@ class ResumeError(ValueError):
 
 @dataclass
 class TrainConfig:
+    """What `train` does: `steps` windows x (T, B) of T = seq_len characters (k2) advancing
+    `stride` (k1) in B = batch streams, the optimizer, clipping, evaluation, checkpoints.
+
+    Examples:
+        >>> from bptt import TrainConfig
+        >>> config = TrainConfig(steps=100, seq_len=20).validate()   # stride defaults to seq_len
+        >>> config.stride, config.recipe()["seq_len"]
+        (20, 20)
+        >>> TrainConfig(seq_len=20, stride=30).validate()
+        Traceback (most recent call last):
+        ValueError: The 'stride' parameter of TrainConfig (k1) must be <= seq_len (k2) = 20. Got 30.
+    """
+
     steps: int = 2000
     seq_len: int = 50             # k2: steps the gradient flows back through
     stride: Optional[int] = None  # k1: new steps per window (default seq_len)
@@ -70,6 +96,8 @@ class TrainConfig:
     progress: bool = True
 
     def validate(self) -> "TrainConfig":
+        """Check every field (errors name the field, as `bptt._validate`), set stride = seq_len
+        when it is None, and return the config."""
         o = "TrainConfig"
         for name in ("steps", "seq_len", "batch", "eval_every", "checkpoint_every", "eval_chars"):
             v.check_int(getattr(self, name), name, o)
@@ -125,7 +153,18 @@ def evaluate(model, ids, batch: int, seq_len: int, max_chars: Optional[int] = 10
     """Mean loss per character (nats) over the first max_chars ids (None: all of them), in B
     streams, state carried. batch=1 is one stream over the whole text, the number other tools
     report. The ids may be a memory map larger than memory (bptt.data.open_corpus): they are
-    read window by window, never copied whole, and checked (0 <= id < V) as they are read."""
+    read window by window, never copied whole, and checked (0 <= id < V) as they are read.
+    ids (N,) in, cut into windows (T, B) of T = seq_len.
+
+    Examples:
+        >>> from bptt import CharData, SimpleRNN, evaluate
+        >>> data = CharData.from_text("abab" * 50)
+        >>> model = SimpleRNN(2, 4, 2, seed=0)
+        >>> x, y = data.val_ids[:-1, None], data.val_ids[1:, None]        # one stream, (T, 1)
+        >>> J = evaluate(model, data.val_ids, batch=1, seq_len=100, max_chars=None)
+        >>> bool(np.isclose(J, model.loss(x, y) / len(x)))                 # J per character
+        True
+    """
     o = "evaluate"
     batch, seq_len = v.check_int(batch, "batch", o), v.check_int(seq_len, "seq_len", o)
     if max_chars is not None:
@@ -152,7 +191,19 @@ def evaluate(model, ids, batch: int, seq_len: int, max_chars: Optional[int] = 10
 
 
 def train(model, data, config: TrainConfig) -> History:
-    """Train `model` on `data` (a CharData) as `config` says; returns the evaluation history."""
+    """Train `model` on `data` (a CharData) as `config` says; returns the evaluation history.
+    Each step is one window x, y (T, B) of every stream, T = config.seq_len, B = config.batch.
+
+    Examples:
+        >>> from bptt import CharData, SimpleRNN, TrainConfig, train
+        >>> data = CharData.from_text("hello world, hello there! " * 40, val_fraction=0.2)
+        >>> model = SimpleRNN(data.vocab.size, 16, data.vocab.size, seed=0)
+        >>> from bptt import evaluate
+        >>> before = evaluate(model, data.val_ids, batch=1, seq_len=20)
+        >>> history = train(model, data, TrainConfig(steps=30, seq_len=10, batch=4, progress=False))
+        >>> history[-1]["step"], history[-1]["val_loss"] < before
+        (30, True)
+    """
     if not isinstance(config, TrainConfig):
         raise TypeError(f"The 'config' argument of train must be a TrainConfig. "
                         f"Got {type(config).__name__}.")

@@ -55,6 +55,20 @@ class SGD(Optimizer):
         v ← μ v + g                 (momentum μ > 0; v starts at 0, so v = g at the first step)
         g ← g + μ v  (Nesterov)  or  g ← v
         θ ← θ − lr g
+
+    Entry by entry on params and grads of the same keys and shapes (U (H, D), W (H, H), ...);
+    v (the state `velocity`, with momentum) is keyed and shaped like them.
+
+    Examples:
+        >>> from bptt.optim import SGD
+        >>> params, grads = {"W": np.ones((2, 2))}, {"W": np.full((2, 2), 0.5)}   # W (H, H)
+        >>> opt = SGD(lr=0.1, momentum=0.9)
+        >>> opt.step(params, grads); opt.step(params, grads)    # v = 0.5, then 0.9·0.5 + 0.5
+        >>> params["W"]                                         # 1 − 0.1·0.5 − 0.1·0.95
+        array([[0.855, 0.855],
+               [0.855, 0.855]])
+        >>> opt.hyperparameters()
+        {'lr': 0.1, 'momentum': 0.9, 'nesterov': False, 'weight_decay': 0.0}
     """
 
     def __init__(self, lr, momentum=0.0, nesterov=False, weight_decay=0.0):
@@ -69,6 +83,7 @@ class SGD(Optimizer):
         super().__init__()
 
     def hyperparameters(self) -> dict:
+        """The constructor's keyword arguments (JSON-able): SGD(**opt.hyperparameters())."""
         return {"lr": self.lr, "momentum": self.momentum, "nesterov": self.nesterov,
                 "weight_decay": self.weight_decay}
 
@@ -92,6 +107,18 @@ class Adagrad(Optimizer):
         g ← g + λ θ                 (weight_decay λ > 0)
         G ← G + g²                  (G starts at initial_accumulator_value)
         θ ← θ − lr g / (√G + eps)
+
+    Entry by entry on params and grads of the same keys and shapes (W (H, H), ...); G (the
+    state `sum_sq`) is keyed and shaped like them.
+
+    Examples:
+        >>> from bptt.optim import Adagrad
+        >>> params = {"W": np.ones(2)}                            # W (H,), H = 2
+        >>> grads = {"W": np.array([0.5, -2.0])}                  # shaped like params
+        >>> opt = Adagrad(lr=0.1)
+        >>> opt.step(params, grads)                               # G = g²: a step of lr·sign(g)
+        >>> params["W"], opt.sum_sq["W"], opt.hyperparameters()["eps"]
+        (array([0.9, 1.1]), array([0.25, 4.  ]), 1e-10)
     """
 
     def __init__(self, lr=1e-2, eps=1e-10, initial_accumulator_value=0.0, weight_decay=0.0):
@@ -104,6 +131,7 @@ class Adagrad(Optimizer):
         super().__init__()
 
     def hyperparameters(self) -> dict:
+        """The constructor's keyword arguments (JSON-able): Adagrad(**opt.hyperparameters())."""
         return {"lr": self.lr, "eps": self.eps,
                 "initial_accumulator_value": self.initial_accumulator_value,
                 "weight_decay": self.weight_decay}
@@ -133,6 +161,16 @@ class RMSProp(Optimizer):
         θ ← θ − lr g / d                    (no momentum)
 
     s − ḡ² ≥ 0 in exact arithmetic; it is clamped at 0 against rounding (where torch gives nan).
+    Entry by entry on params and grads of the same keys and shapes (W (H, H), ...).
+
+    Examples:
+        >>> from bptt.optim import RMSProp
+        >>> params = {"W": np.ones(2)}                            # W (H,), H = 2
+        >>> grads = {"W": np.array([0.5, -2.0])}                  # shaped like params
+        >>> opt = RMSProp(lr=0.01, alpha=0.99)
+        >>> opt.step(params, grads)                   # s = 0.01 g²: θ − 0.01 g / (0.1 |g|)
+        >>> params["W"], opt.hyperparameters()["centered"]
+        (array([0.9, 1.1]), False)
     """
 
     def __init__(self, lr=1e-2, alpha=0.99, eps=1e-8, momentum=0.0, centered=False,
@@ -147,6 +185,7 @@ class RMSProp(Optimizer):
         super().__init__()
 
     def hyperparameters(self) -> dict:
+        """The constructor's keyword arguments (JSON-able): RMSProp(**opt.hyperparameters())."""
         return {"lr": self.lr, "alpha": self.alpha, "eps": self.eps, "momentum": self.momentum,
                 "centered": self.centered, "weight_decay": self.weight_decay}
 
@@ -185,6 +224,18 @@ class Adam(Optimizer):
         m ← β1 m + (1 − β1) g
         v ← β2 v + (1 − β2) g²
         θ ← θ − lr m̂ / (√v̂ + eps),   m̂ = m / (1 − β1ᵗ),  v̂ = v / (1 − β2ᵗ)
+
+    Entry by entry on params and grads of the same keys and shapes (W (H, H), ...); m and v
+    are keyed and shaped like them.
+
+    Examples:
+        >>> from bptt.optim import Adam
+        >>> params = {"W": np.ones(2)}                            # W (H,), H = 2
+        >>> grads = {"W": np.array([0.5, -2.0])}                  # shaped like params
+        >>> opt = Adam(lr=0.1)
+        >>> opt.step(params, grads)                   # m̂ = g, v̂ = g²: a step of lr·sign(g)
+        >>> params["W"], opt.m["W"], opt.hyperparameters()["betas"]
+        (array([0.9, 1.1]), array([ 0.05, -0.2 ]), [0.9, 0.999])
     """
 
     def __init__(self, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
@@ -200,6 +251,7 @@ class Adam(Optimizer):
         super().__init__()
 
     def hyperparameters(self) -> dict:
+        """The constructor's keyword arguments (JSON-able): Adam(**opt.hyperparameters())."""
         return {"lr": self.lr, "betas": list(self.betas), "eps": self.eps,
                 "weight_decay": self.weight_decay}
 
@@ -229,12 +281,28 @@ OPTIMIZERS = {
     "rmsprop": (RMSProp, {}),
     "adam": (Adam, {}),
 }
+"""The optimizers by name: (class, default keyword arguments), as make_optimizer builds them.
+
+Examples:
+    >>> from bptt.optim import OPTIMIZERS
+    >>> sorted(OPTIMIZERS), OPTIMIZERS["nesterov"][1]
+    (['adagrad', 'adam', 'momentum', 'nesterov', 'rmsprop', 'sgd'], {'momentum': 0.9, 'nesterov': True})
+"""
 
 
 def make_optimizer(name, lr, **kwargs) -> Optimizer:
     """Build an optimizer by name: 'sgd', 'momentum' (SGD, momentum 0.9), 'nesterov' (SGD,
     Nesterov momentum 0.9), 'adagrad', 'rmsprop' or 'adam'. Keyword arguments go to the class
-    (and override the defaults of 'momentum' and 'nesterov')."""
+    (and override the defaults of 'momentum' and 'nesterov'). The optimizer's step takes
+    params and grads of the same keys and shapes (U (H, D), W (H, H), ...).
+
+    Examples:
+        >>> from bptt import make_optimizer
+        >>> make_optimizer("momentum", 0.1)
+        SGD(lr=0.1, momentum=0.9, nesterov=False, weight_decay=0.0)
+        >>> make_optimizer("adam", 1e-3, betas=(0.8, 0.9))
+        Adam(lr=0.001, betas=[0.8, 0.9], eps=1e-08, weight_decay=0.0)
+    """
     v.check_choice(name, "name", "make_optimizer", tuple(OPTIMIZERS))
     cls, defaults = OPTIMIZERS[name]
     accepted = [a for a in inspect.signature(cls).parameters if a != "lr"]

@@ -15,6 +15,25 @@ class Optimizer:
     A subclass sets its hyperparameters in `__init__` (validated) and defines
     `hyperparameters()` (the constructor's keyword arguments, JSON-able), `_slots()` (the names
     of its state dicts), `_initial(slot)` (their starting value) and `_update(k, p, g)`.
+    params and grads are dicts of arrays with the same keys and shapes (U (H, D), W (H, H), ...).
+
+    Examples:
+        >>> from bptt import SimpleRNN
+        >>> from bptt.optim import Adam
+        >>> model = SimpleRNN(3, 4, 2, seed=0)
+        >>> rng = np.random.default_rng(0)
+        >>> x, y = rng.normal(size=(5, 2, 3)), rng.integers(0, 2, size=(5, 2))
+        >>> opt, before = Adam(lr=0.05), model.loss(x, y)
+        >>> for _ in range(20):
+        ...     _, grads = model.loss_and_grads(x, y)
+        ...     opt.step(model.params, grads)                # in place, key by key
+        >>> model.loss(x, y) < before, opt.t, opt.m["W"].shape
+        (True, 20, (4, 4))
+        >>> opt.lr = 0.01                                    # as a schedule does between steps
+        >>> again = Adam()
+        >>> again.load_state_dict(opt.state_dict())          # a checkpoint's round trip
+        >>> again.hyperparameters() == opt.hyperparameters(), again.t
+        (True, 20)
     """
 
     def __init__(self):
@@ -25,6 +44,7 @@ class Optimizer:
     # -- the learning rate, settable by schedules -------------------------------------------
     @property
     def lr(self) -> float:
+        """The learning rate, a float >= 0; settable between steps (schedules do)."""
         return self._lr
 
     @lr.setter
@@ -33,6 +53,7 @@ class Optimizer:
 
     # -- to be defined by subclasses ---------------------------------------------------------
     def hyperparameters(self) -> dict:
+        """The constructor's keyword arguments (JSON-able); each optimizer defines it."""
         raise NotImplementedError
 
     def _slots(self) -> tuple:
@@ -46,7 +67,8 @@ class Optimizer:
 
     # -- the public step ---------------------------------------------------------------------
     def step(self, params, grads) -> None:
-        """Update every array of `params` in place from the gradient of the same key."""
+        """Update every array of `params` in place from the gradient of the same key: grads[k]
+        has params[k]'s shape, e.g. W (H, H)."""
         self._check(params, grads)
         self._check_state(params)
         self.t += 1
@@ -102,7 +124,8 @@ class Optimizer:
 
     # -- checkpoints -------------------------------------------------------------------------
     def state_dict(self) -> dict:
-        """{"type", "hyper", "step", "state": {slot: {key: array}}}; see the module docstring."""
+        """{"type", "hyper", "step", "state": {slot: {key: array}}}, each array shaped like
+        params[key] (W (H, H), ...), copies; see `bptt.optim`'s module docstring."""
         return {"type": type(self).__name__,
                 "hyper": self.hyperparameters(),
                 "step": self.t,
@@ -110,7 +133,8 @@ class Optimizer:
                           for slot in self._slots()}}
 
     def load_state_dict(self, d) -> None:
-        """Replace hyperparameters, step and state with those of `d` (from `state_dict`)."""
+        """Replace hyperparameters, step and state with those of `d` (from `state_dict`): state
+        arrays keyed and shaped like the params (W (H, H), ...), checked at the next step."""
         name = type(self).__name__
         owner = f"{name}.load_state_dict"
         if not isinstance(d, Mapping):

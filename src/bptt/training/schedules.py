@@ -39,7 +39,13 @@ def _check_step(step, owner: str) -> int:
 
 @dataclass(frozen=True)
 class Constant:
-    """lr(s) = lr."""
+    """lr(s) = lr.
+
+    Examples:
+        >>> from bptt.schedules import Constant, constant
+        >>> Constant(0.01)(1000), Constant(0.01) == constant(0.01)
+        (0.01, True)
+    """
     lr: float
 
     def __post_init__(self):
@@ -52,7 +58,13 @@ class Constant:
 
 @dataclass(frozen=True)
 class StepDecay:
-    """lr(s) = lr · gamma^⌊s / step_size⌋ (torch's StepLR)."""
+    """lr(s) = lr · gamma^⌊s / step_size⌋ (torch's StepLR).
+
+    Examples:
+        >>> from bptt.schedules import StepDecay
+        >>> StepDecay(1.0, step_size=2, gamma=0.5)
+        StepDecay(lr=1.0, step_size=2, gamma=0.5)
+    """
     lr: float
     step_size: int
     gamma: float = 0.1
@@ -72,7 +84,13 @@ class StepDecay:
 @dataclass(frozen=True)
 class CosineWithWarmup:
     """Linear warm-up over `warmup_steps`, then a half cosine from lr down to min_lr at
-    `total_steps`, then min_lr (formulas in the module docstring)."""
+    `total_steps`, then min_lr (formulas in the module docstring).
+
+    Examples:
+        >>> from bptt.schedules import CosineWithWarmup, cosine_with_warmup
+        >>> CosineWithWarmup(1.0, 3, 7, 0.1) == cosine_with_warmup(1.0, 3, 7, min_lr=0.1)
+        True
+    """
     lr: float
     warmup_steps: int
     total_steps: int
@@ -104,16 +122,36 @@ class CosineWithWarmup:
 
 
 def constant(lr) -> Constant:
-    """lr(s) = lr."""
+    """lr(s) = lr.
+
+    Examples:
+        >>> from bptt.schedules import constant
+        >>> [constant(0.01)(step) for step in (0, 1, 1000)]
+        [0.01, 0.01, 0.01]
+    """
     return Constant(lr)
 
 
 def step_decay(lr, step_size, gamma=0.1) -> StepDecay:
-    """lr(s) = lr · gamma^⌊s / step_size⌋, as torch's StepLR; gamma in (0, 1]."""
+    """lr(s) = lr · gamma^⌊s / step_size⌋, as torch's StepLR; gamma in (0, 1].
+
+    Examples:
+        >>> from bptt.schedules import step_decay
+        >>> schedule = step_decay(1.0, step_size=2, gamma=0.5)
+        >>> [schedule(step) for step in range(6)]
+        [1.0, 1.0, 0.5, 0.5, 0.25, 0.25]
+    """
     return StepDecay(lr, step_size, gamma)
 
 
 def cosine_with_warmup(lr, warmup_steps, total_steps, min_lr=0.0) -> CosineWithWarmup:
     """Linear warm-up from lr/(W+1) to lr over W = warmup_steps, cosine down to min_lr at
-    total_steps, min_lr afterwards. 0 <= warmup_steps <= total_steps, 0 <= min_lr <= lr."""
+    total_steps, min_lr afterwards. 0 <= warmup_steps <= total_steps, 0 <= min_lr <= lr.
+
+    Examples:
+        >>> from bptt.schedules import cosine_with_warmup
+        >>> schedule = cosine_with_warmup(1.0, warmup_steps=3, total_steps=7, min_lr=0.1)
+        >>> [round(schedule(step), 4) for step in range(9)]     # up 4 steps, down 4, then flat
+        [0.25, 0.5, 0.75, 1.0, 0.8682, 0.55, 0.2318, 0.1, 0.1]
+    """
     return CosineWithWarmup(lr, warmup_steps, total_steps, min_lr)

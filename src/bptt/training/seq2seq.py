@@ -59,6 +59,18 @@ CHUNK = 256                     # pairs per evaluation batch
 
 @dataclass
 class Seq2SeqConfig:
+    """What `train_seq2seq` does: `steps` batches of `batch` pairs (src (S, B), tgt (T, B) with
+    B = batch), the optimizer, clipping, evaluation on `eval_size` held-out pairs, checkpoints.
+
+    Examples:
+        >>> from bptt.training.seq2seq import Seq2SeqConfig
+        >>> Seq2SeqConfig(steps=300, batch=16).validate().recipe()["batch"]
+        16
+        >>> Seq2SeqConfig(resume=True, overwrite=True).validate()
+        Traceback (most recent call last):
+        ValueError: The 'resume' and 'overwrite' parameters of Seq2SeqConfig exclude each other ...
+    """
+
     steps: int = 2000
     batch: int = 32
     optimizer: str = "adam"
@@ -74,6 +86,7 @@ class Seq2SeqConfig:
     max_decode_len: Optional[int] = None   # greedy evaluation's longest output (None: see above)
 
     def validate(self) -> "Seq2SeqConfig":
+        """Check every field (errors name the field) and return the config."""
         o = "Seq2SeqConfig"
         for name in ("steps", "batch", "eval_every", "eval_size", "checkpoint_every"):
             v.check_int(getattr(self, name), name, o)
@@ -110,7 +123,19 @@ def _check_pairs(name, pairs, src_vocab, tgt_vocab) -> list:
 
 def evaluate_seq2seq(model, pairs, src_vocab, tgt_vocab, *, max_len: int) -> tuple:
     """(J per pair under teacher forcing, exact match of the greedy outputs of <= max_len tokens)
-    over `pairs`, in batches of CHUNK."""
+    over `pairs`, in batches of CHUNK (src (S, B), tgt (T, B) with B <= CHUNK).
+
+    Examples:
+        >>> from bptt import Seq2Seq
+        >>> from bptt.data import PairVocab, batch_pairs
+        >>> from bptt.training.seq2seq import evaluate_seq2seq
+        >>> vocab, pairs = PairVocab("abc"), [("ab", "ba"), ("c", "c")]
+        >>> model = Seq2Seq(vocab.size, vocab.size, 8, seed=0)
+        >>> J, exact = evaluate_seq2seq(model, pairs, vocab, vocab, max_len=4)
+        >>> b = batch_pairs(pairs, vocab, vocab)                 # J of one batch of both pairs
+        >>> bool(np.isclose(J, model.loss(b.src, b.tgt, b.src_mask, b.tgt_mask))), exact
+        (True, 0.0)
+    """
     total, right = 0.0, 0
     for i in range(0, len(pairs), CHUNK):
         chunk = pairs[i:i + CHUNK]
@@ -126,7 +151,21 @@ def train_seq2seq(model, train_pairs, val_pairs, src_vocab, tgt_vocab, config: S
                   progress=None, *, data=None) -> History:
     """Train `model` on `train_pairs` as `config` says, evaluating on `val_pairs`; returns the
     evaluation records (a `bptt.training.loop.History`). `data` (JSON, e.g. {"task": "dates"})
-    says in checkpoints what the pairs are; `progress(record)` is called after each evaluation."""
+    says in checkpoints what the pairs are; `progress(record)` is called after each evaluation.
+    Each step is one batch_pairs batch: src (S, B), tgt (T, B), B = config.batch.
+
+    Examples:
+        >>> from bptt import Seq2Seq
+        >>> from bptt.data import PairVocab, reverse_pairs, split_pairs
+        >>> from bptt.training.seq2seq import Seq2SeqConfig, train_seq2seq
+        >>> train, val = split_pairs(reverse_pairs(300, max_len=3, alphabet="abc", seed=0), seed=0)
+        >>> vocab = PairVocab("abc")
+        >>> model = Seq2Seq(vocab.size, vocab.size, 16, attention="dot", seed=0)
+        >>> history = train_seq2seq(model, train, val, vocab, vocab,
+        ...                         Seq2SeqConfig(steps=300, batch=16, eval_every=300))
+        >>> history[-1]["step"], history[-1]["exact_match"]     # every held-out pair reversed
+        (300, 1.0)
+    """
     o = "train_seq2seq"
     if not isinstance(config, Seq2SeqConfig):
         raise TypeError(f"The 'config' argument of {o} must be a Seq2SeqConfig. "
@@ -276,7 +315,21 @@ def translate(model, src_vocab, tgt_vocab, texts, *, beam=None, max_len=None,
 
     An unknown character is a DataError naming it, an empty text a ValueError. A text longer
     than `longest_source` (the longest training source, as in a checkpoint's meta) gives a
-    warning and is translated all the same (the model has never been trained that far)."""
+    warning and is translated all the same (the model has never been trained that far). Each
+    text of S − 1 characters is encoded as src (S,) with its EOS; outputs are decoded ids.
+
+    Examples:
+        >>> from bptt import Seq2Seq
+        >>> from bptt.data import PairVocab
+        >>> from bptt.training.seq2seq import translate
+        >>> vocab = PairVocab("abc")
+        >>> model = Seq2Seq(vocab.size, vocab.size, 8, attention="dot", seed=0)   # untrained
+        >>> outputs = translate(model, vocab, vocab, ["abc", "ba"], max_len=4)
+        >>> len(outputs), all(len(out) <= 4 for out in outputs)
+        (2, True)
+        >>> translate(model, vocab, vocab, ["abc"], beam=1) == translate(model, vocab, vocab, ["abc"])
+        True
+    """
     o = "translate"
     if not isinstance(model, Seq2Seq):
         raise TypeError(f"The 'model' argument of {o} must be a Seq2Seq. Got {type(model).__name__}.")

@@ -16,7 +16,21 @@ PLOTS_EXTRA = "install the plots extra: pip install bptt[plots]"
 
 # The demo: the classic character-level example, predict the next character of "hello".
 DEMO_TEXT = "hello"
+"""The demo's text: demo_trace reads "hell" and predicts "ello".
+
+Examples:
+    >>> from bptt.viz import DEMO_TEXT, DEMO_VOCAB, demo_trace
+    >>> "".join(DEMO_VOCAB[i] for i in demo_trace().x[:, 0]) == DEMO_TEXT[:-1]
+    True
+"""
 DEMO_VOCAB = tuple(sorted(set(DEMO_TEXT)))          # ('e', 'h', 'l', 'o'): token id -> character
+"""The demo's characters by token id: ('e', 'h', 'l', 'o').
+
+Examples:
+    >>> from bptt.viz import DEMO_VOCAB, demo_trace
+    >>> "".join(DEMO_VOCAB[i] for i in demo_trace().y[:, 0])     # the targets (T, B)
+    'ello'
+"""
 
 
 def require_matplotlib(what: str) -> None:
@@ -143,7 +157,13 @@ def format_number(value, decimals: int = 2) -> str:
 
 
 def format_values(values, decimals: int = 2, max_values: int = 4) -> str:
-    """A vector as "[0.12, -0.30, 0.50]"; past max_values, the first few and "…"."""
+    """A vector (N,) as "[0.12, -0.30, 0.50]"; past max_values, the first few and "…".
+
+    Examples:
+        >>> from bptt.viz import format_values
+        >>> format_values([0.123, -0.3, 0.5]), format_values(np.arange(6.0), max_values=3)
+        ('[0.12, -0.30, 0.50]', '[0.00, 1.00, 2.00, …]')
+    """
     v = np.ravel(values)
     body = ", ".join(format_number(x, decimals) for x in v[:max_values])
     if v.size > max_values:
@@ -153,7 +173,15 @@ def format_values(values, decimals: int = 2, max_values: int = 4) -> str:
 
 # -- figures out ---------------------------------------------------------------------------------
 def fig_to_rgba(fig) -> np.ndarray:
-    """Render a Figure with Agg: an (height, width, 4) uint8 RGBA array."""
+    """Render a Figure with Agg: an (height, width, 4) uint8 RGBA array.
+
+    Examples:
+        >>> from matplotlib.figure import Figure
+        >>> from bptt.viz import fig_to_rgba
+        >>> rgba = fig_to_rgba(Figure(figsize=(2, 1), dpi=50))    # 2 × 1 inches at 50 dpi
+        >>> rgba.shape, rgba.dtype
+        ((50, 100, 4), dtype('uint8'))
+    """
     require_matplotlib("fig_to_rgba")
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
@@ -164,7 +192,15 @@ def fig_to_rgba(fig) -> np.ndarray:
 
 
 def save_png(fig, path, *, dpi=None) -> Path:
-    """Write a Figure to a PNG file (at the figure's dpi unless given) and return its Path."""
+    """Write a Figure to a PNG file (at the figure's dpi unless given) and return its Path.
+    The image is what fig_to_rgba gives, (height, width, 4).
+
+    Examples:
+        >>> from bptt.viz import demo_trace, hidden_states, save_png
+        >>> path = save_png(hidden_states(demo_trace()), "hidden.png")
+        >>> path.name, path.read_bytes()[1:4]                     # the PNG signature
+        ('hidden.png', b'PNG')
+    """
     require_matplotlib("save_png")
     check_figure(fig, "save_png")
     path = check_path(path, "save_png")
@@ -179,6 +215,15 @@ def demo_trace(seed=0):
     Token inputs, D = O = 4 (the characters of DEMO_VOCAB = ('e', 'h', 'l', 'o')), H = 3,
     tanh, softmax + cross-entropy, T = 4 steps, B = 1, h0 = 0 (so (∂J/∂W)^(0) = ∂J/∂a(0) h(−1)ᵀ
     is zero). Pass vocab=DEMO_VOCAB to unfolded_network to see the characters, not their ids.
+    x and y are ids (T, B) = (4, 1).
+
+    Examples:
+        >>> from bptt.viz import demo_trace
+        >>> tr = demo_trace()
+        >>> tr.x[:, 0], tr.y[:, 0], tr.forward.h.shape        # "hell" -> "ello", h (T, B, H)
+        (array([1, 0, 2, 2]), array([0, 2, 2, 3]), (4, 1, 3))
+        >>> bool(np.allclose(tr.per_step["W"][0], 0))           # h(−1) = 0
+        True
     """
     from ..cells.rnn.model import SimpleRNN
 

@@ -33,7 +33,14 @@ KINDS = tuple(NODE)
 
 def source_colors(T) -> np.ndarray:
     """(T, 4) RGBA: the colour of each loss term L(s), pairwise distinct (tab10 up to T = 10,
-    tab20 up to 20, then evenly spaced along 'turbo')."""
+    tab20 up to 20, then evenly spaced along 'turbo').
+
+    Examples:
+        >>> from bptt.viz import source_colors
+        >>> colors = source_colors(30)
+        >>> colors.shape, len(np.unique(colors, axis=0))
+        ((30, 4), 30)
+    """
     if isinstance(T, bool) or not isinstance(T, numbers.Integral) or T < 1:
         raise ValueError(f"The 'T' parameter of source_colors must be an int >= 1. Got {T!r} instead.")
     require_matplotlib("source_colors")
@@ -149,7 +156,14 @@ def error_frame(trace, k, b=0, *, dpi=80):
 
     Artists carry gids for inspection: "loss:<s>" (the L(s) node), "share:<s>:<t>" (the wedge
     of L(s) at hidden node t), "seg:<s>:<t>" (the bar segment ‖∂L(s)/∂a(t)‖, or ‖∂L(s)/∂h(t)‖
-    of a GRU), "total:<t>"."""
+    of a GRU), "total:<t>". The trace's x and y are (T, B).
+
+    Examples:
+        >>> from bptt.viz import demo_trace, error_frame
+        >>> fig = error_frame(demo_trace(), 0)                   # k = 0: step t = T − 1 = 3
+        >>> sorted(a.get_gid() for a in fig.findobj() if a.get_gid())
+        ['loss:0', 'loss:1', 'loss:2', 'loss:3', 'seg:3:3', 'share:3:3', 'total:3']
+    """
     fn = "error_frame"
     require_matplotlib(fn)
     trace = check_trace(trace, fn, kinds=KINDS)
@@ -164,7 +178,16 @@ def error_frame(trace, k, b=0, *, dpi=80):
 
 def animation_frames(trace, b=0, *, dpi=80):
     """The T frames of error_animation as (height, width, 4) uint8 RGBA arrays, in order:
-    frame k is the backward pass at step t = T−1−k."""
+    frame k is the backward pass at step t = T−1−k.
+
+    Examples:
+        >>> from bptt.viz import animation_frames, demo_trace, error_frame, fig_to_rgba
+        >>> frames = animation_frames(demo_trace(), dpi=40)
+        >>> len(frames), frames[0].shape
+        (4, (268, 280, 4))
+        >>> bool(np.array_equal(frames[1], fig_to_rgba(error_frame(demo_trace(), 1, dpi=40))))
+        True
+    """
     fn = "animation_frames"
     require_matplotlib(fn)
     trace = check_trace(trace, fn, kinds=KINDS)
@@ -182,7 +205,17 @@ def _frames(trace, b, dpi):
 
 def error_animation(trace, path, b=0, fps=2, *, dpi=80):
     """An animated GIF of errors flowing back through the unfolded network: T frames, frame k at
-    step t = T−1−k, played at `fps` frames per second, looping. Returns the Path written."""
+    step t = T−1−k, played at `fps` frames per second, looping. Returns the Path written.
+    Frames are those of animation_frames, (height, width, 4).
+
+    Examples:
+        >>> from PIL import Image
+        >>> from bptt.viz import demo_trace, error_animation
+        >>> path = error_animation(demo_trace(), "bptt.gif", fps=2, dpi=40)
+        >>> gif = Image.open(path)
+        >>> gif.n_frames, gif.info["duration"], gif.info["loop"]     # T frames, 500 ms each
+        (4, 500, 0)
+    """
     fn = "error_animation"
     require_matplotlib(fn)
     Image = require_pillow(fn)

@@ -49,7 +49,19 @@ def _check_path(trace, path, fn):
 
 def bidirectional_flows(trace, *, path="h", layer=-1) -> dict:
     """{path: (T, T), path + "@rev": (T, T)}: [s, t] = ‖∂L(s)/∂path(t)‖ over (B, H) of the
-    forward and the backward direction of `layer` (what bidirectional_flow draws)."""
+    forward and the backward direction of `layer` (what bidirectional_flow draws).
+
+    Examples:
+        >>> from bptt import SimpleRNN
+        >>> from bptt.viz import bidirectional_flows
+        >>> rng = np.random.default_rng(0)
+        >>> x, y = rng.integers(0, 4, size=(5, 2)), rng.integers(0, 4, size=(5, 2))   # (T, B)
+        >>> flows = bidirectional_flows(SimpleRNN(4, 3, 4, bidirectional=True).trace(x, y))
+        >>> flows["h"].shape, bool(np.allclose(np.triu(flows["h"], 1), 0))       # t <= s only
+        ((5, 5), True)
+        >>> bool(np.allclose(np.tril(flows["h@rev"], -1), 0))                  # t >= s only
+        True
+    """
     fn = "bidirectional_flows"
     trace = _check_trace(trace, fn)
     path = _check_path(trace, path, fn)
@@ -71,7 +83,18 @@ def _check_s(s, T, fn):
 
 def bidirectional_flow(trace, s=None, *, path="h", layer=-1, figsize=(12.0, 4.0)):
     """The errors by source of both directions of a bidirectional trace, and row `s` (the loss
-    term L(s) to follow; default T // 2) of both on a log axis. Returns the Figure."""
+    term L(s) to follow; default T // 2) of both on a log axis. Returns the Figure. The
+    heatmaps are bidirectional_flows' (T, T).
+
+    Examples:
+        >>> from bptt import SimpleRNN
+        >>> from bptt.viz import bidirectional_flow
+        >>> rng = np.random.default_rng(0)
+        >>> x, y = rng.integers(0, 4, size=(5, 2)), rng.integers(0, 4, size=(5, 2))   # (T, B)
+        >>> fig = bidirectional_flow(SimpleRNN(4, 3, 4, bidirectional=True).trace(x, y), s=2)
+        >>> fig.axes[2].get_title()
+        'the error of L(2) at every step, both directions'
+    """
     fn = "bidirectional_flow"
     require_matplotlib(fn)
     from matplotlib.colors import LogNorm

@@ -53,7 +53,17 @@ def _column(trace, name, b, pooling):
 def pooling_errors(last_trace, mean_trace, *, b: int = 0, figsize=(10.0, 3.6)):
     """Two panels for sequence b: ‖∂J/∂o(t)‖ (where each pooling's loss enters) and ‖∂J/∂h(t)‖
     over t (log scale), each divided by Σ_t ‖∂J/∂o(t)‖, pooling="last" against pooling="mean".
-    Returns the Figure."""
+    Returns the Figure. The traces are of the same x (T, B) and y (B,).
+
+    Examples:
+        >>> from bptt import SimpleRNN
+        >>> from bptt.viz import pooling_errors
+        >>> model = SimpleRNN(4, 3, 2, seed=0)
+        >>> x, y = np.random.default_rng(0).integers(0, 4, size=(5, 2)), np.array([0, 1])
+        >>> fig = pooling_errors(model.trace(x, y, pooling="last"), model.trace(x, y, pooling="mean"))
+        >>> [round(float(bar.get_height()), 2) for bar in fig.axes[0].patches]   # last, then mean
+        [0.0, 0.0, 0.0, 0.0, 1.0, 0.2, 0.2, 0.2, 0.2, 0.2]
+    """
     require_matplotlib(OWNER)
     last = _column(last_trace, "last_trace", b, "last")
     mean = _column(mean_trace, "mean_trace", b, "mean")

@@ -64,7 +64,18 @@ def per_step_contributions(trace, name=None, index=None):
 
     index: None for the entry with the largest |∂J/∂θ|, an int (b, c) or a tuple (U, W, V) for
     one entry, or "norm" for the Frobenius norms ‖(∂J/∂θ)^(t)‖ beside ‖∂J/∂θ‖ (the norm of the
-    sum, not the sum of the norms). The bars carry the gids "step:<t>" and "sum".
+    sum, not the sum of the norms). The bars carry the gids "step:<t>" and "sum". The bars
+    are trace.per_step[name] (T, *shape) at the entry.
+
+    Examples:
+        >>> from bptt.viz import demo_trace, per_step_contributions
+        >>> tr = demo_trace()
+        >>> fig = per_step_contributions(tr, "W", index=(2, 0))
+        >>> bars = {bar.get_gid(): bar.get_height() for bar in fig.axes[0].patches}
+        >>> [round(float(bars[f"step:{t}"]), 4) for t in range(4)]      # (∂J/∂W)^(t)[2, 0]
+        [0.0, -0.1679, -0.1555, -0.2133]
+        >>> bool(np.isclose(bars["sum"], tr.grads["W"][2, 0]))
+        True
     """
     fn = "per_step_contributions"
     require_matplotlib(fn)
@@ -122,7 +133,14 @@ def hidden_states(trace, b=0, *, which="h"):
 
     which="a" shows a SimpleRNN's pre-activations a(t) instead; which="r", "z" or "n" a GRU's
     reset gate, update gate or candidate. The image array equals h[:, b, :].T (the top layer's,
-    for a model with several layers), or forward.a / forward.gates[which] likewise.
+    for a model with several layers), or forward.a / forward.gates[which] likewise: (H, T).
+
+    Examples:
+        >>> from bptt.viz import demo_trace, hidden_states
+        >>> tr = demo_trace()
+        >>> image = hidden_states(tr).axes[0].images[0].get_array()      # (H, T)
+        >>> bool(np.allclose(image, tr.forward.h[:, 0, :].T))
+        True
     """
     fn = "hidden_states"
     require_matplotlib(fn)
@@ -165,7 +183,14 @@ def hidden_states(trace, b=0, *, which="h"):
 
 def save_demo_figures(out_dir, seed=0):
     """Every figure of demo_trace(seed) as PNG files, plus the GIF animation, in out_dir (created
-    if needed). Returns {name: Path}. Meant for `bptt` command-line use and for docs."""
+    if needed). Returns {name: Path}. Meant for `bptt` command-line use and for docs. No
+    arrays: a directory in, files out.
+
+    Examples:
+        >>> from bptt.viz import save_demo_figures
+        >>> sorted(path.name for path in save_demo_figures("figures").values())
+        ['error_animation.gif', 'error_flow.png', 'hidden_states.png', 'per_step_contributions.png', 'unfolded_network.png', 'vanishing_exploding.png']
+    """
     fn = "save_demo_figures"
     require_matplotlib(fn)
     from .animation import error_animation

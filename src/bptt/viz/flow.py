@@ -3,13 +3,11 @@
 For a loss term L(s) and a step t <= s, ∂L(s)/∂a(t) is the part of the error at step t that comes
 from the loss at step s (summed over s it is ∂J/∂a(t)). trace.flow[s, t] is its norm.
 
-    error_flow(trace)            heatmap of ‖∂L(s)/∂a(t)‖ (source step s × step t, log colours),
-                                 and beside it that norm against the distance s − t (log y)
-    error_flow(lstm_trace)       the same for an LSTM: ‖∂L(s)/∂c(t)‖ along the cell path (default),
-                                 or ‖∂L(s)/∂y(t)‖ along the hidden path with path="hidden"
-    error_flow(gru_trace)        the same for a GRU: ‖∂L(s)/∂h(t)‖
-    vanishing_exploding()        the same for W = r·Q (Q orthogonal), r < 1 and r > 1, with the
-                                 reference line r^(s−t)
+    error_flow(trace)         heatmap of ‖∂L(s)/∂a(t)‖ (source step s × step t, log colours), and
+                              beside it that norm against the distance s − t (log y); an LSTM's
+                              ‖∂L(s)/∂c(t)‖ (cell path, default) or ‖∂L(s)/∂y(t)‖ (path="hidden"),
+                              a GRU's ‖∂L(s)/∂h(t)‖
+    vanishing_exploding()     the same for W = r·Q (Q orthogonal), r < 1 and r > 1, with r^(s−t)
 
 Why W = r·Q: every singular value of r·Q is r, so with the identity activation each step back
 multiplies the norm of the error by exactly r: ‖∂L(s)/∂a(t)‖ = r^(s−t)·‖∂L(s)/∂a(s)‖, a straight
@@ -20,14 +18,12 @@ vanishing_exploding shows it.
 Which error each trace shows (its "path"), always of the top recurrent layer:
 
     SimpleRNN, 1 layer      ∂L(s)/∂a(t)     trace.flow
-    SimpleRNN, L layers     ∂L(s)/∂a(t) of the top layer (computed here: the trace keeps the
-                            top layer's h(t) and errors, and L(s) reaches the top layer's a(t)
-                            only through the top layer's own W)
+    SimpleRNN, L layers     ∂L(s)/∂a(t) of the top layer (computed here from the top layer's
+                            h(t) and errors: L(s) reaches its a(t) only through its own W)
     LSTM, path="cell"       ∂L(s)/∂c(t)     trace.flow      the cell path (the default)
     LSTM, path="hidden"     ∂L(s)/∂y(t)     trace.flow_h    the hidden path
-    GRU                     ∂L(s)/∂h(t)     trace.flow      its one path "h": the state, reached
-                                                            through the direct path z ⊙ h(t−1)
-                                                            and through the gates
+    GRU                     ∂L(s)/∂h(t)     trace.flow      its one path "h" (the state, reached
+                                                            through z ⊙ h(t−1) and the gates)
 """
 from __future__ import annotations
 
@@ -61,8 +57,7 @@ NO_REFERENCE = {
 
 
 def trace_paths(trace) -> tuple:
-    """The paths of a trace: ("a",) for a SimpleRNN, ("cell", "hidden") for an LSTM, ("h",) for
-    a GRU."""
+    """The paths of a trace: ("a",) SimpleRNN, ("cell", "hidden") LSTM, ("h",) GRU."""
     return tuple(KIND_PATHS[trace_kind(trace)])
 
 
@@ -108,8 +103,7 @@ def _stacked_rnn(trace) -> bool:
 
 
 def by_source(trace, path="a") -> np.ndarray:
-    """(T, T, B, H): [s, t] = ∂L(s)/∂·(t) of the trace's top layer along `path` (as
-    check_flow_path returns: "a", "cell", "hidden" or "h")."""
+    """(T, T, B, H): [s, t] = ∂L(s)/∂·(t) of the top layer along `path` ("a", "cell", "hidden", "h")."""
     if _stacked_rnn(trace):
         return top_layer_by_source(trace)
     return trace.errors_by_source[KIND_PATHS[trace_kind(trace)][path][0]]
@@ -118,7 +112,15 @@ def by_source(trace, path="a") -> np.ndarray:
 def flow_matrix(trace, b=None, *, path=None) -> np.ndarray:
     """(T, T): [s, t] = ‖∂L(s)/∂a(t)‖ (a SimpleRNN), ‖∂L(s)/∂c(t)‖ (an LSTM, path="cell", the
     default) or ‖∂L(s)/∂y(t)‖ (path="hidden"), or ‖∂L(s)/∂h(t)‖ (a GRU), over the whole batch or
-    sequence b only."""
+    sequence b only.
+
+    Examples:
+        >>> from bptt.viz import demo_trace, flow_matrix
+        >>> tr = demo_trace()                                  # errors_by_source (T, T, B, H)
+        >>> by_hand = np.linalg.norm(tr.errors_by_source["a"].reshape(4, 4, -1), axis=-1)
+        >>> bool(np.allclose(flow_matrix(tr), by_hand))
+        True
+    """
     fn = "flow_matrix"
     trace = check_trace(trace, fn, one_layer=False, kinds=ALL_KINDS)
     path = check_flow_path(path, trace, fn)
@@ -189,8 +191,7 @@ def draw_heatmap(fig, ax, flow, title, symbol=SYMBOLS["a"], norm=None):
 
 
 def distance_curve(flow, s):
-    """(d, flow[s, s − d]) for d = 0..s, e.g. ‖∂L(s)/∂a(s−d)‖; zeros become NaN (a log scale
-    cannot show them)."""
+    """(d, flow[s, s − d]) for d = 0..s, e.g. ‖∂L(s)/∂a(s−d)‖; zeros become NaN (for log scales)."""
     d = np.arange(s + 1)
     vals = flow[s, s - d]
     return d, np.where(vals > 0, vals, np.nan)
@@ -202,8 +203,7 @@ def _log_if_positive(ax, lines):
 
 
 def draw_distance(ax, flow, sources, *, rho=None, title="", symbol=SYMBOLS["a"]):
-    """‖∂L(s)/∂a(t)‖ (or the norm of `symbol`) against s − t, one line per source step s; with
-    rho, the line ρ^(s−t)."""
+    """‖∂L(s)/∂a(t)‖ (or `symbol`'s) against s − t, one line per source step s; with rho, ρ^(s−t)."""
     import matplotlib
     from matplotlib.ticker import MaxNLocator
 
@@ -247,13 +247,20 @@ def error_flow(trace_or_traces, *, b=None, source="last", reference=False, label
 
     trace_or_traces: one trace, or a list of them (one row each): the Trace of a SimpleRNN
     (‖∂L(s)/∂a(t)‖; of the top layer if it has several), the LSTMTrace of an LSTM or the GRUTrace
-    of a GRU (‖∂L(s)/∂h(t)‖), each of its top layer. b: None for the whole batch, or one sequence. source: the lines of the right panel,
-    'last' (s = T − 1), 'all' (one per s) or one step s. reference: also draw
+    of a GRU (‖∂L(s)/∂h(t)‖), each of its top layer. b: None for the whole batch, or one
+    sequence. source: the lines of the right panel, 'last' (s = T − 1), 'all' (one per s) or
+    one step s. reference: also draw
     ‖∂L(s)/∂a(s)‖·ρ(W)^(s−t), exact for the identity activation with W = r·(orthogonal); SimpleRNN
     traces only. labels: a title for each row. path: for LSTM traces, "cell" (the default,
     ‖∂L(s)/∂c(t)‖, trace.flow) or "hidden" (‖∂L(s)/∂y(t)‖, trace.flow_h); None for SimpleRNN;
     or a list with one path per trace: error_flow([tr, tr], path=["cell", "hidden"]) draws both;
-    None for GRU traces (one path, "h").
+    None for GRU traces (one path, "h"). The heatmap is flow_matrix (T, T).
+
+    Examples:
+        >>> from bptt.viz import demo_trace, error_flow, flow_matrix
+        >>> heatmap = error_flow(demo_trace()).axes[0].images[0].get_array()   # zeros masked
+        >>> bool(np.allclose(heatmap.filled(0), flow_matrix(demo_trace())))
+        True
     """
     fn = "error_flow"
     require_matplotlib(fn)
@@ -301,8 +308,15 @@ def error_flow(trace_or_traces, *, b=None, source="last", reference=False, label
 
 def orthogonal_rnn_trace(radius, *, seed=0, T=30, H=8, activation="identity"):
     """The Trace of a SimpleRNN whose W = radius·Q (Q a random orthogonal matrix), so that
-    ρ(W) = ‖W‖₂ = radius. D = O = 2, identity output with squared error, B = 1, random x and y.
-    The same seed gives the same Q, U, V, x and y for every radius."""
+    ρ(W) = ‖W‖₂ = radius. D = O = 2, identity output with squared error, B = 1, random x and y
+    (T, 1, 2). The same seed gives the same Q, U, V, x and y for every radius.
+
+    Examples:
+        >>> from bptt.viz import orthogonal_rnn_trace
+        >>> W = orthogonal_rnn_trace(0.9, T=6, H=4).model.params["W"]        # (H, H)
+        >>> bool(np.allclose(np.linalg.svd(W, compute_uv=False), 0.9))
+        True
+    """
     from ..cells.rnn.model import SimpleRNN
 
     fn = "orthogonal_rnn_trace"
@@ -331,7 +345,14 @@ def vanishing_exploding(seed=0, T=30, H=8, radii=(0.8, 1.2), activations=("ident
     One row per activation (the default shows both: identity gives the clean geometric r^(s−t),
     tanh the saturating real case); in each row a heatmap per radius r and one panel of
     ‖∂L(T−1)/∂a(t)‖ against s − t for every radius, with the dashed reference ‖∂L(s)/∂a(s)‖·r^(s−t).
-    Lines carry the gids "flow:<i>" and "reference:<i>" for radii[i].
+    Lines carry the gids "flow:<i>" and "reference:<i>" for radii[i]. Heatmaps (T, T).
+
+    Examples:
+        >>> from bptt.viz import vanishing_exploding
+        >>> ax = vanishing_exploding(T=10, H=4, activations=("identity",)).axes[2]   # distances
+        >>> y = {line.get_gid(): line.get_ydata() for line in ax.lines}
+        >>> bool(np.allclose(y["flow:0"], y["reference:0"]))         # exactly r^(s−t)
+        True
     """
     from ..nn.activations import ACTIVATIONS
 

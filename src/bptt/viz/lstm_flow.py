@@ -98,6 +98,17 @@ def flow_comparison(traces, labels=None, *, source="last", b=None, heatmaps="flo
     (default: the model's class). source: 'last' (s = T − 1 of each trace) or one step s.
     b: None for the whole batch (norms over B and H), or one sequence. heatmaps: "flow" (the
     (s, t) flow matrix), "units" (hidden unit × step t for the source step), or None (curves only).
+    Heatmaps are (T, T) ("flow") or (H, T) ("units").
+
+    Examples:
+        >>> from bptt import GRU, LSTM
+        >>> from bptt.viz import flow_comparison
+        >>> rng = np.random.default_rng(0)
+        >>> x, y = rng.integers(0, 4, size=(5, 2)), rng.integers(0, 4, size=(5, 2))   # (T, B)
+        >>> traces = [GRU(4, 3, 4, seed=0).trace(x, y), LSTM(4, 3, 4, seed=0).trace(x, y)]
+        >>> fig = flow_comparison(traces, heatmaps=None)
+        >>> [line.get_gid() for line in fig.axes[0].lines]
+        ['flow:0:h', 'flow:1:cell', 'flow:1:hidden']
     """
     fn = "flow_comparison"
     require_matplotlib(fn)

@@ -31,7 +31,20 @@ def _check(trace, name):
 
 def teacher_forcing_flow(teacher_trace, free_trace, *, titles=TITLES, figsize=(9.0, 4.4)):
     """Two heatmaps of ‖∂L(s)/∂a(t)‖ — the first trace's (teacher forcing) and the second's (free
-    running) — on one log colour scale, zeros blank. Returns the Figure."""
+    running) — on one log colour scale, zeros blank. Returns the Figure. Each heatmap is the
+    trace's flow (T, T).
+
+    Examples:
+        >>> from bptt import OutputRNN
+        >>> from bptt.viz import teacher_forcing_flow
+        >>> rng = np.random.default_rng(0)
+        >>> x, y = rng.integers(0, 4, size=(5, 2)), rng.integers(0, 4, size=(5, 2))   # (T, B)
+        >>> model = OutputRNN(4, 3, 4, seed=0)
+        >>> fig = teacher_forcing_flow(model.trace(x, y, mode="teacher"), model.trace(x, y, mode="free"))
+        >>> [int(np.ma.count(ax.images[0].get_array())) for ax in fig.axes[:2]]   # nonzero [s, t]
+        [5, 15]
+        >>> # teacher forcing: only the diagonal, no error crosses a step; free running: t <= s
+    """
     require_matplotlib("teacher_forcing_flow")
     from matplotlib.colors import LogNorm
 

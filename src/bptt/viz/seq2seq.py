@@ -22,7 +22,16 @@ from ._common import new_figure, require_matplotlib
 def attention_heatmap(alpha, src_labels, out_labels, *, title="attention weights α(t, j)",
                       figsize=None):
     """A heatmap of alpha (len(out_labels), len(src_labels)): row t is where the decoder looked
-    while choosing output token t. Returns the Figure."""
+    while choosing output token t. Returns the Figure. alpha is (N, S) for N output tokens and
+    S source steps, as Seq2SeqStepper.attention_weights gives it.
+
+    Examples:
+        >>> from bptt.viz import attention_heatmap
+        >>> alpha = np.array([[0.1, 0.9], [0.8, 0.2], [0.5, 0.5]])       # (N, S)
+        >>> fig = attention_heatmap(alpha, ["a", "b"], ["x", "y", "z"])
+        >>> bool(np.array_equal(fig.axes[0].images[0].get_array(), alpha))
+        True
+    """
     require_matplotlib("attention_heatmap")
     alpha = np.asarray(alpha, dtype=float)
     src_labels, out_labels = [str(s) for s in src_labels], [str(s) for s in out_labels]
@@ -55,7 +64,19 @@ def _reach(trace, name, t, b):
 
 def encoder_reach(plain_trace, attention_trace, *, t=0, b=0, figsize=(8.0, 3.4)):
     """Two panels, ‖∂L(t)/∂e(j)‖ over source steps j on a log scale: the model without attention
-    (all through the final state) and the model with attention (each path, and the total)."""
+    (all through the final state) and the model with attention (each path, and the total).
+    Each curve is Seq2SeqTrace.reach(t, b), (S,), of two traces of the same src (S, B).
+
+    Examples:
+        >>> from bptt import Seq2Seq
+        >>> from bptt.viz import encoder_reach
+        >>> src, tgt = np.array([[3, 4], [4, 3], [3, 3]]), np.array([[1, 1], [4, 5], [2, 2]])
+        >>> plain = Seq2Seq(5, 6, 4, seed=0).trace(src, tgt)
+        >>> attended = Seq2Seq(5, 6, 4, attention="dot", seed=0).trace(src, tgt)
+        >>> fig = encoder_reach(plain, attended, t=0)
+        >>> [[line.get_label() for line in ax.lines] for ax in fig.axes]
+        [['through the final state'], ['through the final state', 'through the attention', 'total']]
+    """
     require_matplotlib("encoder_reach")
     plain = _reach(plain_trace, "plain_trace", t, b)
     att = _reach(attention_trace, "attention_trace", t, b)
@@ -82,7 +103,16 @@ def encoder_reach(plain_trace, attention_trace, *, t=0, b=0, figsize=(8.0, 3.4))
 
 def accuracy_curves(curves: dict, *, key="exact_match", figsize=(5.5, 3.4)):
     """Held-out exact match (or `key`) over training steps, one line per name in `curves`
-    ({name: [{"step": ..., key: ...}, ...]}, e.g. the records of metrics.jsonl)."""
+    ({name: [{"step": ..., key: ...}, ...]}, e.g. the records of metrics.jsonl). No arrays:
+    lists of records in.
+
+    Examples:
+        >>> from bptt.viz import accuracy_curves
+        >>> fig = accuracy_curves({"attention": [{"step": 100, "exact_match": 0.2},
+        ...                                      {"step": 200, "exact_match": 0.6}]})
+        >>> [(line.get_label(), line.get_ydata().tolist()) for line in fig.axes[0].lines]
+        [('attention', [0.2, 0.6])]
+    """
     require_matplotlib("accuracy_curves")
     if not isinstance(curves, dict) or not curves:
         raise ValueError("The 'curves' argument of accuracy_curves must be a non-empty dict "

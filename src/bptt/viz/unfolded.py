@@ -48,7 +48,17 @@ def unfolded_network(trace, b=0, *, vocab=None, decimals=2, max_values=4):
     vocab: optional sequence of token strings (id -> string) for token inputs and class targets,
     e.g. bptt.viz.DEMO_VOCAB. decimals / max_values: how node vectors are written. Each node's
     text artist has the gid "node:<x|h|o|L>:<t>" (and "node:h0") for tests and post-editing.
-    Returns a matplotlib Figure; at most MAX_STEPS = 16 steps.
+    Returns a matplotlib Figure; at most MAX_STEPS = 16 steps. The trace's x, y are (T, B);
+    each node shows its row of a(t), h(t) (T, B, H) and o(t), ŷ(t) (T, B, O).
+
+    Examples:
+        >>> from bptt.viz import DEMO_VOCAB, demo_trace, unfolded_network
+        >>> fig = unfolded_network(demo_trace(), vocab=DEMO_VOCAB)
+        >>> text = {a.get_gid(): a.get_text() for a in fig.texts + fig.axes[0].texts if a.get_gid()}
+        >>> print(text["node:x:0"]); print(text["node:h:0"])
+        x(0) = 'h'
+        a(0) [-0.70, 0.67, 0.67]
+        h(0) [-0.60, 0.59, 0.59]
     """
     fn = "unfolded_network"
     require_matplotlib(fn)

@@ -59,7 +59,27 @@ PATHS = ("fast", "reference")
 
 
 class GRU(RecurrentModel):
-    """GRU layers (Cho et al. 2014) with an output layer; the same protocol as SimpleRNN."""
+    """GRU layers (Cho et al. 2014) with an output layer; the same protocol as SimpleRNN.
+
+    Parameters U_r, U_z, U_n (H, D); W_r, W_z, W_n (H, H); b_r, b_z, b_n (H,); b_hn (H,) with
+    reset="after"; V (O, H), c (O,). x (T, B, D) or token ids (T, B); y (T, B) or (T, B, O);
+    the state h0 (B, H), or (L, B, H) for num_layers = L.
+
+    Examples:
+        >>> from bptt import GRU
+        >>> model = GRU(3, 4, 2, seed=0)
+        >>> sorted(model.layer(0))
+        ['U_n', 'U_r', 'U_z', 'W_n', 'W_r', 'W_z', 'b_hn', 'b_n', 'b_r', 'b_z']
+        >>> x = np.random.default_rng(0).normal(size=(5, 2, 3))          # (T, B, D)
+        >>> out = model.forward(x, h0=model.zero_state(2))
+        >>> out.h.shape, out.gates["z"].shape, out.y_hat.shape, out.h_last.shape
+        ((5, 2, 4), (5, 2, 4), (5, 2, 2), (2, 4))
+        >>> z, n = out.gates["z"][1], out.gates["n"][1]                  # h(1) from h(0)
+        >>> bool(np.allclose(out.h[1], (1 - z) * n + z * out.h[0]))
+        True
+        >>> GRU.num_params(model.config()) == sum(p.size for p in model.params.values())
+        True
+    """
 
     owner = "GRU"
     kind = "gru"
@@ -118,7 +138,8 @@ class GRU(RecurrentModel):
         return np.zeros(self._state_shape(B), dtype=self.dtype)
 
     def layer(self, l: int) -> dict:
-        """Layer l's parameters under the plain names (U_r, ..., b_hn): the same arrays."""
+        """Layer l's parameters under the plain names (U_r (H, D), ..., b_hn (H,)): the same
+        arrays (layer l >= 1's U_* are (H, H))."""
         L = self.num_layers
         if isinstance(l, bool) or not isinstance(l, (int, np.integer)) or not -L <= l < L:
             raise ValueError(f"The 'l' argument of GRU.layer must be an int in [{-L}, {L}). "
@@ -168,7 +189,11 @@ class GRU(RecurrentModel):
         return [(p.Hs[1:], {g: p.gate(g) for g in GATES}) for p in passes], o
 
     def forward(self, x, h0=None, *, lengths=None) -> GRUForward:
-        """Forward propagation over all steps; nothing is kept between calls."""
+        """Forward propagation over all steps; nothing is kept between calls.
+
+        x (T, B, D) or token ids (T, B); h0 (B, H) or (L, B, H), None for zeros. Returns `.h`
+        (T, B, H) of the top layer, `.gates` {"r", "z", "n"} each (T, B, H), `.o`, `.y_hat`
+        (T, B, O) and `.h_last` (also `.last_state`) in h0's layout."""
         (x, _, h0, _), kw = self._checked(x, None, h0, None, lengths, need_y=False)
         if self.bidirectional:
             return bi.forward(self, x, h0, kw.get("lengths"))

@@ -64,7 +64,28 @@ PATHS = ("fast", "reference")
 
 
 class LSTM(RecurrentModel):
-    """LSTM layers (Greff et al. 2017) with an output layer; the same protocol as SimpleRNN."""
+    """LSTM layers (Greff et al. 2017) with an output layer; the same protocol as SimpleRNN.
+
+    Parameters W_z, W_i, W_f, W_o (H, D); R_z, R_i, R_f, R_o (H, H); b_z, b_i, b_f, b_o (H,);
+    peepholes p_i, p_f, p_o (H,) with peepholes=True; V (O, H), c (O,). x (T, B, D) or token
+    ids (T, B); y (T, B) or (T, B, O); the state a pair (h, c), each (B, H), or (L, B, H) for
+    num_layers = L.
+
+    Examples:
+        >>> from bptt import LSTM
+        >>> model = LSTM(3, 4, 2, peepholes=True, seed=0)
+        >>> model.params["W_f"].shape, model.params["R_f"].shape, model.params["p_f"].shape
+        ((4, 3), (4, 4), (4,))
+        >>> x = np.random.default_rng(0).normal(size=(5, 2, 3))          # (T, B, D)
+        >>> out = model.forward(x, h0=model.zero_state(2))
+        >>> out.h.shape, out.c.shape, out.gates["f"].shape, out.y_hat.shape
+        ((5, 2, 4), (5, 2, 4), (5, 2, 4), (5, 2, 2))
+        >>> h, c = out.last_state                                        # the next call's h0
+        >>> bool(np.allclose(h, np.tanh(c) * out.gates["o"][-1]))        # y(t) = tanh(c(t)) ⊙ o(t)
+        True
+        >>> LSTM.num_params(model.config()) == sum(p.size for p in model.params.values())
+        True
+    """
 
     owner = "LSTM"
     kind = "lstm"
@@ -190,7 +211,12 @@ class LSTM(RecurrentModel):
                 for p in passes], o
 
     def forward(self, x, h0=None, *, lengths=None) -> LSTMForward:
-        """Forward propagation over all steps; nothing is kept between calls."""
+        """Forward propagation over all steps; nothing is kept between calls.
+
+        x (T, B, D) or token ids (T, B); h0 a pair (h, c), each (B, H) or (L, B, H), None for
+        zeros. Returns `.h` (the block outputs y(t)) and `.c` (T, B, H) of the top layer,
+        `.gates` {"z", "i", "f", "o"} each (T, B, H), `.o`, `.y_hat` (T, B, O), and
+        `.last_state` = (h_last, c_last) in h0's layout."""
         (x, _, state, _), kw = self._checked(x, None, h0, None, lengths, need_y=False)
         if self.bidirectional:
             return bi.forward(self, x, state, kw.get("lengths"))

@@ -80,7 +80,33 @@ class OutputRNN:
 
     Not a `RecurrentModel` and not in the registry: it has no hidden state to carry (h0, TBPTT,
     the trainer's carried state do not apply), its methods take a training `mode`, and PyTorch
-    has no module for it (no to_torch)."""
+    has no module for it (no to_torch).
+
+    Parameters U (H, D), W (H, O) (from the fed-back output), b (H,), V (O, H), c (O,). x
+    (T, B, D) or token ids (T, B); y (T, B) class ids or (T, B, O); mask (T, B); y0 (B, O),
+    the output fed into step 0 (zeros by default).
+
+    Examples:
+        >>> from bptt import OutputRNN, gradcheck
+        >>> model = OutputRNN(3, 4, 2, seed=0)
+        >>> model.params["W"].shape, OutputRNN.num_params(model.config())
+        ((4, 2), 34)
+        >>> rng = np.random.default_rng(0)
+        >>> x, y = rng.normal(size=(5, 2, 3)), rng.integers(0, 2, size=(5, 2))
+        >>> out = model.forward(x, mode="teacher", y=y)       # step t reads y(t−1), one-hot
+        >>> bool(np.array_equal(out.fed[1:], np.eye(2)[y[:-1]]))
+        True
+        >>> res = model.backward(x, y, mode="free")           # BPTT through ŷ(t−1)
+        >>> res.grads["W"].shape, res.dx.shape, res.dy0.shape
+        ((4, 2), (5, 2, 3), (2, 2))
+        >>> J, grads = model.loss_and_grads(x, y, mode="free")
+        >>> bool(np.isclose(J, model.loss(x, y, mode="free")))
+        True
+        >>> gradcheck(model, x, y, mode="free").max_error < 1e-7
+        True
+        >>> model.trace(x, y).per_step["W"].shape              # (T, H, O)
+        (5, 4, 2)
+    """
 
     owner = "OutputRNN"
     kind = "output_rnn"
@@ -113,7 +139,8 @@ class OutputRNN:
 
     @staticmethod
     def num_params(config: dict) -> int:
-        """H·D + H·O + H + O·H + O for the config's sizes."""
+        """H·D + H·O + H + O·H + O for the config's sizes: U (H, D), W (H, O), b (H,),
+        V (O, H), c (O,)."""
         o = "OutputRNN"
         D, H, O = (v.check_int(config.get(k), k, o) for k in ("input_size", "hidden_size", "output_size"))
         return H * D + H * O + H + O * H + O
@@ -158,7 +185,11 @@ class OutputRNN:
     def forward(self, x, *, mode="free", y=None, p_model=0.5, seed=0, y0=None) -> OutputForward:
         """Forward propagation. mode="free" (the default) runs closed loop and needs no y; with
         feedback="sample" it generates a sequence (use .fed[1:] and .f_last, the one-hots
-        drawn). "teacher" and "scheduled" need y."""
+        drawn). "teacher" and "scheduled" need y.
+
+        x (T, B, D) or ids (T, B); y (T, B) or (T, B, O); y0 (B, O). Returns `.a`, `.h`
+        (T, B, H), `.o`, `.y_hat` (T, B, O), `.fed` (T, B, O) (f(t−1), what step t read),
+        `.use_model` (T, B) and `.f_last` (B, O), the y0 to continue the run."""
         x, y, _, y0, use_model, u, mode = self._inputs(x, y, None, mode, p_model, seed, y0, need_y=False)
         p = self._pass(x, y, y0, use_model, u)
         last_y = None if y is None else y[-1:]
@@ -174,20 +205,26 @@ class OutputRNN:
         return p, loss, do_loss, dx, dy0, grads, errors, per_step
 
     def backward(self, x, y, mask=None, *, mode="teacher", p_model=0.5, seed=0, y0=None) -> OutputBackward:
-        """Loss, gradients, ∂J/∂x and ∂J/∂y0 of one forward + full BPTT pass in `mode`."""
+        """Loss, gradients, ∂J/∂x and ∂J/∂y0 of one forward + full BPTT pass in `mode`.
+
+        x (T, B, D) or ids (T, B); y (T, B) or (T, B, O); mask (T, B). Returns `.loss`,
+        `.grads` keyed and shaped like params, `.dx` (T, B, D) (None for ids), `.dy0` (B, O)
+        and `.forward`, as forward() returns it."""
         x, y, mask, y0, use_model, u, _ = self._inputs(x, y, mask, mode, p_model, seed, y0)
         p, loss, _, dx, dy0, grads, _, _ = self._backward(x, y, mask, y0, use_model, u)
         return OutputBackward(loss, {k: grads[k] for k in self.params}, dx, dy0,
                               self._forward_of(p, use_model, None))
 
     def loss_and_grads(self, x, y, mask=None, *, mode="teacher", p_model=0.5, seed=0, y0=None):
-        """(J, ∂J/∂θ) in `mode`, grads keyed and shaped like params."""
+        """(J, ∂J/∂θ) in `mode`, grads keyed and shaped like params (U (H, D), W (H, O), ...);
+        x (T, B, D) or ids (T, B), y (T, B) or (T, B, O)."""
         res = self.backward(x, y, mask, mode=mode, p_model=p_model, seed=seed, y0=y0)
         return res.loss, res.grads
 
     def loss(self, x, y, mask=None, *, mode="teacher", p_model=0.5, seed=0, y0=None) -> float:
         """J alone (forward only), in `mode`: "teacher" gives the teacher-forced loss, "free" the
-        closed-loop loss (the exposure-bias gap is their difference)."""
+        closed-loop loss (the exposure-bias gap is their difference). x (T, B, D) or ids
+        (T, B), y (T, B) or (T, B, O), mask (T, B)."""
         x, y, mask, y0, use_model, u, _ = self._inputs(x, y, mask, mode, p_model, seed, y0)
         p = self._pass(x, y, y0, use_model, u)
         return per_step_total(self.output, p.o, y, mask / x.shape[1])
@@ -195,7 +232,8 @@ class OutputRNN:
     def trace(self, x, y, mask=None, *, mode="teacher", p_model=0.5, seed=0, y0=None,
               max_bytes=256 * 2**20) -> OutputRNNTrace:
         """Every error, per-step contribution and the error flow by source step; see
-        `bptt.cells.output_rnn.trace`."""
+        `bptt.cells.output_rnn.trace`. x (T, B, D) or ids (T, B), y (T, B) or (T, B, O); the
+        trace's `.errors` are (T, B, .) ("o", "h", "a", "f") and `.per_step[name]` (T, *shape)."""
         max_bytes = v.check_int(max_bytes, "max_bytes", "OutputRNN.trace")
         x, y, mask, y0, use_model, u, mode = self._inputs(x, y, mask, mode, p_model, seed, y0)
         p, loss, do_loss, _, dy0, grads, errors, per_step = self._backward(x, y, mask, y0, use_model, u)

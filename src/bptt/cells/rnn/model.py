@@ -40,7 +40,28 @@ PATHS = ("fast", "reference")
 
 
 class SimpleRNN(RecurrentModel):
-    """Elman-style simple RNN with an output layer (Goodfellow et al., eq. 10.8–10.11)."""
+    """Elman-style simple RNN with an output layer (Goodfellow et al., eq. 10.8–10.11).
+
+    Parameters U (H, D), W (H, H), b (H,), V (O, H), c (O,); layer l >= 1 of a stack has
+    "U.l" (H, H), "W.l", "b.l". Inputs x (T, B, D) floats or (T, B) token ids (below D);
+    targets y (T, B) class ids (output="softmax") or (T, B, O) (output="identity"); state h0
+    (B, H), or (L, B, H) for num_layers = L, and (2L, B, H) when bidirectional.
+
+    Examples:
+        >>> from bptt import SimpleRNN
+        >>> model = SimpleRNN(3, 4, 2, seed=0)
+        >>> {k: p.shape for k, p in model.params.items()}
+        {'U': (4, 3), 'W': (4, 4), 'b': (4,), 'V': (2, 4), 'c': (2,)}
+        >>> x = np.random.default_rng(0).normal(size=(5, 2, 3))          # (T, B, D)
+        >>> out = model.forward(x, h0=model.zero_state(2))
+        >>> out.a.shape, out.h.shape, out.y_hat.shape, out.h_last.shape
+        ((5, 2, 4), (5, 2, 4), (5, 2, 2), (2, 4))
+        >>> p = model.layer(0)                                           # h(0) by hand
+        >>> bool(np.allclose(out.h[0], np.tanh(p["b"] + x[0] @ p["U"].T)))
+        True
+        >>> SimpleRNN.num_params(model.config())                         # 12 + 16 + 4 + 8 + 2
+        42
+    """
 
     owner = "SimpleRNN"
     kind = "rnn"
@@ -83,7 +104,13 @@ class SimpleRNN(RecurrentModel):
                 "output": self.output, "dtype": self.dtype.name}
 
     def zero_state(self, batch_size: int) -> np.ndarray:
-        """h0 = 0: (B, H), or (L, B, H) with several layers; (2L, B, H) when bidirectional."""
+        """h0 = 0: (B, H), or (L, B, H) with several layers; (2L, B, H) when bidirectional.
+
+        Examples:
+            >>> from bptt import SimpleRNN
+            >>> SimpleRNN(3, 4, 2, num_layers=2).zero_state(5).shape
+            (2, 5, 4)
+        """
         shape = (v.check_int(batch_size, "batch_size", "SimpleRNN.zero_state"), self.hidden_size)
         if self.bidirectional:
             return bi.zero_state(self, shape[0], pair=False)
@@ -106,7 +133,8 @@ class SimpleRNN(RecurrentModel):
                 f"activation={self.activation!r}, output={self.output!r}, dtype={self.dtype.name!r})")
 
     def layer(self, l: int) -> dict:
-        """Layer l's {U, W, b} (the model's own arrays)."""
+        """Layer l's {U (H, D), W (H, H), b (H,)}, the model's own arrays (layer l >= 1's U is
+        (H, H))."""
         return layer_params(self.params, LAYER_NAMES, l)
 
     # -- validation at the public edge -------------------------------------------------------
@@ -135,7 +163,11 @@ class SimpleRNN(RecurrentModel):
 
     # -- forward -----------------------------------------------------------------------------
     def forward(self, x, h0=None, *, lengths=None) -> RNNForward:
-        """Forward propagation over all steps; nothing is kept between calls."""
+        """Forward propagation over all steps; nothing is kept between calls.
+
+        x (T, B, D) or token ids (T, B); h0 (B, H), (L, B, H), None for zeros. Returns `.a`,
+        `.h` (T, B, H) of the top layer, `.o`, `.y_hat` (T, B, O), `.h_last` (B, H) or
+        (L, B, H) (also `.last_state`), and `.layers_h`, every layer's h (T, B, H)."""
         (x, _, h0, _), kw = self._checked(x, None, h0, None, lengths, need_y=False)
         if self.bidirectional:
             return bi.forward(self, x, h0, kw.get("lengths"))

@@ -35,6 +35,22 @@ ATTENTIONS = (None, "dot", "general", "additive")
 
 
 class Seq2SeqForward(NamedTuple):
+    """What Seq2Seq.forward returns: `o` (T−1, B, V_tgt) the logits of every target step under
+    teacher forcing; `alpha` (T−1, S, B) the attention weights (None without attention); `E`
+    (S, B, K) the encoder's states e(j); `enc` and `dec`, the runs of the two halves.
+
+    Examples:
+        >>> from bptt import Seq2Seq
+        >>> model = Seq2Seq(5, 6, 4, attention="dot", seed=0)
+        >>> src = np.array([[3, 4], [4, 3], [3, 3]])              # (S, B) source ids
+        >>> tgt = np.array([[1, 1], [4, 5], [2, 2]])              # (T, B): BOS, ..., EOS
+        >>> fw = model.forward(src, tgt)
+        >>> fw.o.shape, fw.alpha.shape, fw.E.shape
+        ((2, 2, 6), (2, 3, 2), (3, 2, 4))
+        >>> fw.alpha.sum(axis=1)                                  # a softmax over the source
+        array([[1., 1.],
+               [1., 1.]])
+    """
     o: np.ndarray                  # (T−1, B, V_tgt) logits
     alpha: Optional[np.ndarray]    # (T−1, S, B) attention weights, None without attention
     E: np.ndarray                  # (S, B, K) the encoder's states e(j)
@@ -43,6 +59,20 @@ class Seq2SeqForward(NamedTuple):
 
 
 class Seq2SeqBackward(NamedTuple):
+    """What Seq2Seq.backward returns: `loss` J, `grads` keyed and shaped like params,
+    `d_states` (S, B, K) the total ∂J/∂e(j) of each encoder state, `d_attention` (S, B, K)
+    the part of it entering through the attention (None without), `d_final` per layer the
+    error of the encoder's final state (a tuple of (B, K) parts), and `forward`.
+
+    Examples:
+        >>> from bptt import Seq2Seq
+        >>> model = Seq2Seq(5, 6, 4, attention="dot", seed=0)
+        >>> src = np.array([[3, 4], [4, 3], [3, 3]])              # (S, B) source ids
+        >>> tgt = np.array([[1, 1], [4, 5], [2, 2]])              # (T, B): BOS, ..., EOS
+        >>> res = model.backward(src, tgt)
+        >>> res.d_states.shape, res.grads["enc.W_r"].shape, res.d_final[0][0].shape
+        ((3, 2, 4), (4, 4), (2, 4))
+    """
     loss: float
     grads: dict                    # keyed like params
     d_states: np.ndarray           # (S, B, K) ∂J/∂e(j): the total error of each encoder state
@@ -52,6 +82,45 @@ class Seq2SeqBackward(NamedTuple):
 
 
 class Seq2Seq:
+    """An encoder–decoder over token ids (Goodfellow et al. §10.4) with optional attention,
+    trained with teacher forcing, with exact BPTT through the attention and the final state.
+
+    src (S, B) source ids below src_vocab_size; tgt (T, B) target ids below tgt_vocab_size,
+    each column the begin id, the target, the end id (then padding); src_mask (S, B) and
+    tgt_mask (T−1, B) of ones and zeros. The decoder reads tgt(t) and predicts tgt(t+1): logits
+    (T−1, B, V_tgt). Parameters "enc.*" (the encoder cell's, input the source one-hots),
+    "dec.*" (the decoder cell's, input [one-hot; context] of size V_tgt + K, output layer
+    "dec.V" (V_tgt, K), "dec.c" (V_tgt,)) and "attn.*"; K = hidden_size, 2 × that with
+    bidirectional_encoder.
+
+    Examples:
+        >>> from bptt import Seq2Seq
+        >>> model = Seq2Seq(5, 6, 4, attention="dot", seed=0)
+        >>> src = np.array([[3, 4], [4, 3], [3, 3]])              # (S, B) source ids
+        >>> tgt = np.array([[1, 1], [4, 5], [2, 2]])              # (T, B): BOS, ..., EOS
+        >>> model.forward(src, tgt).o.shape                     # (T−1, B, V_tgt)
+        (2, 2, 6)
+        >>> model.backward(src, tgt).d_states.shape             # (S, B, K)
+        (3, 2, 4)
+        >>> model.trace(src, tgt).by_term().shape               # (T−1, S, B, K)
+        (2, 3, 2, 4)
+        >>> J, grads = model.loss_and_grads(src, tgt)
+        >>> bool(np.isclose(J, model.loss(src, tgt))), grads["dec.V"].shape
+        (True, (6, 4))
+        >>> from bptt import gradcheck
+        >>> gradcheck(model, src, tgt).max_error < 1e-5
+        True
+        >>> model.encoder_model(), model.decoder_model()     # the halves, on the same arrays
+        (GRU(5, 4, 1, ...), GRU(10, 4, 6, ...))
+        >>> model.decoder_model().params["W_r"] is model.params["dec.W_r"]
+        True
+        >>> run, keys, C = model.encode(src, src > 0)          # every source step real
+        >>> run.E.shape
+        (3, 2, 4)
+        >>> Seq2Seq(**model.config()).params.keys() == model.params.keys()
+        True
+    """
+
     owner = "Seq2Seq"
     kind = "seq2seq"
 
@@ -138,7 +207,9 @@ class Seq2Seq:
 
     # -- forward --------------------------------------------------------------------------------
     def encode(self, src, real):
-        """The encoder's run and the decoder's start: (EncoderRun, keys or None, C or None)."""
+        """The encoder's run and the decoder's start: (EncoderRun, keys or None, C or None),
+        for src (S, B) ids and real (S, B) bools (the real source steps); the run's `.E` is
+        (S, B, K); C (B, K), the final state, is the context without attention."""
         dirs = 2 if self.bidirectional_encoder else 1
         run = encoder.forward(self._step, self._enc, self._enc_layer, src, real, self.num_layers,
                               dirs, self.hidden_size, self.dtype)
@@ -153,10 +224,14 @@ class Seq2Seq:
         return Seq2SeqForward(dec.o, dec.alpha, run.E, run, dec)
 
     def forward(self, src, tgt, src_mask=None, tgt_mask=None) -> Seq2SeqForward:
-        """Logits of every target step under teacher forcing, and the attention weights."""
+        """Logits of every target step under teacher forcing, and the attention weights: a
+        `Seq2SeqForward` with o (T−1, B, V_tgt), alpha (T−1, S, B), E (S, B, K), for src (S, B)
+        and tgt (T, B) ids."""
         return self._forward(check(self, src, tgt, src_mask, tgt_mask))
 
     def loss(self, src, tgt, src_mask=None, tgt_mask=None) -> float:
+        """J alone (forward only) for src (S, B) and tgt (T, B) ids: Σ_t Σ_b tgt_mask(t, b)
+        L(t, b) / B over the T−1 predicted steps."""
         c = check(self, src, tgt, src_mask, tgt_mask)
         return per_step_total("softmax", self._forward(c).o, c.tgt[1:], c.weight)
 
@@ -181,24 +256,28 @@ class Seq2Seq:
     def backward(self, src, tgt, src_mask=None, tgt_mask=None) -> Seq2SeqBackward:
         """Forward, the loss, and BPTT: grads keyed like params, and the errors that reach the
         encoder (d_states: the total ∂J/∂e(j); d_attention: what enters through the attention;
-        d_final: what enters through each layer's final state)."""
+        d_final: what enters through each layer's final state). src (S, B), tgt (T, B) ids;
+        d_states and d_attention are (S, B, K)."""
         return self._backward(check(self, src, tgt, src_mask, tgt_mask))[0]
 
     def loss_and_grads(self, src, tgt, src_mask=None, tgt_mask=None):
-        """(J, grads) with grads keyed like params."""
+        """(J, grads) with grads keyed and shaped like params ("dec.V" (V_tgt, K), ...) for src
+        (S, B) and tgt (T, B) ids."""
         b = self.backward(src, tgt, src_mask, tgt_mask)
         return b.loss, b.grads
 
     def trace(self, src, tgt, src_mask=None, tgt_mask=None, *, max_bytes=256 * 2**20):
         """Every error of the pass, and the errors reaching each encoder step from each decoder
-        loss term along the two paths (`bptt.cells.seq2seq.trace.Seq2SeqTrace`)."""
+        loss term along the two paths (`bptt.cells.seq2seq.trace.Seq2SeqTrace`), for src (S, B)
+        and tgt (T, B) ids."""
         from .trace import trace
         return trace(self, check(self, src, tgt, src_mask, tgt_mask), max_bytes)
 
     # -- the two halves as bptt models (for to_torch, and for reading) ----------------------------
     def encoder_model(self):
         """The encoder as a bptt model of its cell whose params are this model's "enc." arrays
-        (the same arrays), with an unused output layer V (1, K), c (1,) of zeros."""
+        (the same arrays), with an unused output layer V (1, K), c (1,) of zeros: it reads ids
+        (S, B)."""
         m = MODEL_KINDS[self.cell](self.src_vocab_size, self.hidden_size, 1,
                                    num_layers=self.num_layers,
                                    bidirectional=self.bidirectional_encoder, dtype=self.dtype.name)
@@ -208,7 +287,7 @@ class Seq2Seq:
 
     def decoder_model(self):
         """The decoder as a bptt model of its cell (input V_tgt + K, hidden K, output V_tgt) whose
-        params are this model's "dec." arrays (the same arrays)."""
+        params are this model's "dec." arrays (the same arrays): U (K, V_tgt + K), V (V_tgt, K)."""
         m = MODEL_KINDS[self.cell](self.tgt_vocab_size + self.K, self.K, self.tgt_vocab_size,
                                    num_layers=self.num_layers, dtype=self.dtype.name)
         m.params = {k: self.params["dec." + k] for k in m.params}

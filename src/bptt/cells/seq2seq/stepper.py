@@ -15,6 +15,27 @@ from . import decoder
 
 
 class Seq2SeqStepper:
+    """A Seq2Seq decoded one token at a time for one source `src_ids` (S,): the stepper protocol
+    of `bptt.decode` (start, step, select), so greedy, sample and beam_search translate with it.
+    Logits are (N, V_tgt); the state holds the decoder's state (N, K) per layer, the attention's
+    keys and C.
+
+    Examples:
+        >>> from bptt import Seq2Seq
+        >>> from bptt.cells.seq2seq import Seq2SeqStepper
+        >>> from bptt.decode import greedy
+        >>> model = Seq2Seq(5, 6, 4, attention="dot", seed=0)
+        >>> stepper = Seq2SeqStepper(model, [3, 4, 3])
+        >>> logits, state = stepper.start(2)              # after feeding the begin id: (2, V_tgt)
+        >>> logits, state = stepper.step(state, np.array([4, 5]))
+        >>> logits.shape, len(stepper.select(state, [1, 1, 0])[0][0][0])
+        ((2, 6), 3)
+        >>> stepper.attention_weights([4, 2]).shape       # (len(tokens), S)
+        (2, 3)
+        >>> len(greedy(stepper, max_len=4, eos=2).tokens) <= 4
+        True
+    """
+
     def __init__(self, model, src_ids):
         o = "Seq2SeqStepper"
         ids = v.as_array(src_ids, "src_ids", o)
@@ -38,11 +59,14 @@ class Seq2SeqStepper:
         return dec, kv, None if C is None else C[rows]
 
     def start(self, n: int):
+        """Logits (n, V_tgt) of the first target token (the begin id fed) and the state in n
+        identical rows."""
         n = v.check_int(n, "n", "Seq2SeqStepper.start")
         state = self._rows((self._init, self._kv, self._C), np.zeros(n, np.intp))
         return self.step(state, np.full(n, self.model.bos_id))
 
     def step(self, state, tokens):
+        """Feed tokens (N,), one per row: the next logits (N, V_tgt) and the new state."""
         m = self.model
         dec, kv, C = state
         new, _, _, _, _ = decoder.step(m._step, m._dec, m._dec_layer, m.attention, m._attn(), kv,
@@ -51,11 +75,12 @@ class Seq2SeqStepper:
         return logits.astype(np.float64), (new, kv, C)
 
     def select(self, state, rows):
+        """The state of rows (M,) of `state` (repeats allowed), for beams."""
         return self._rows(state, np.asarray(rows, np.intp))
 
     def attention_weights(self, tokens):
-        """The attention weights (len(tokens), S) of decoding `tokens` (which follow the begin id)
-        one at a time from the start: the heatmap of a translation."""
+        """The attention weights (N, S) of decoding N `tokens` (which follow the begin id) one at
+        a time from the start: the heatmap of a translation."""
         m = self.model
         if m.attention is None:
             raise ValueError("This Seq2Seq has no attention (attention=None): no weights to show.")

@@ -28,7 +28,9 @@ from .inputs import Checked
 
 
 class Seq2SeqTrace:
-    """Attributes:
+    """Every error of one Seq2Seq pass (`Seq2Seq.trace`), and the errors of each loss term
+    reaching each encoder step along the two paths; T' = T − 1 loss terms. Attributes:
+
         loss, grads            J and ∂J/∂θ (keyed like params), as model.loss_and_grads
         o, alpha               logits (T', B, V); attention weights (T', S, B) or None
         errors                 {"o": (T', B, V), "s": (T', L, B, K) the decoder's total state
@@ -37,6 +39,25 @@ class Seq2SeqTrace:
         by_term_attention      (T', S, B, K): [t, j] = ∂L(t)/∂e(j) along the attention path
         by_term_final          (T', S, B, K): [t, j] = ∂L(t)/∂e(j) along the final-state path
         src, tgt, src_real     the inputs (ids and the real source steps)
+
+    The two paths add up to the total: by_term() (T', S, B, K) sums over the loss terms to
+    encoder_errors (S, B, K).
+
+    Examples:
+        >>> from bptt import Seq2Seq
+        >>> model = Seq2Seq(5, 6, 4, attention="dot", seed=0)
+        >>> src = np.array([[3, 4], [4, 3], [3, 3]])              # (S, B)
+        >>> tgt = np.array([[1, 1], [4, 5], [2, 2]])              # (T, B)
+        >>> tr = model.trace(src, tgt)
+        >>> tr
+        Seq2SeqTrace(loss=4.0639, loss terms T'=2, source steps S=3, batch B=2, K=4, attention=yes)
+        >>> bool(np.allclose(tr.by_term().sum(axis=0), tr.encoder_errors))
+        True
+        >>> reach = tr.reach(1)                                   # loss term 1, sequence 0
+        >>> {k: r.shape for k, r in reach.items()}
+        {'attention': (3,), 'final': (3,), 'total': (3,)}
+        >>> bool(np.allclose(reach["total"], np.linalg.norm(tr.by_term()[1, :, 0], axis=-1)))
+        True
     """
 
     def __init__(self, **fields):
@@ -47,7 +68,8 @@ class Seq2SeqTrace:
         return self.by_term_attention + self.by_term_final
 
     def reach(self, t: int, b: int = 0) -> dict:
-        """‖∂L(t)/∂e(j)‖ over j for sequence b: {"attention": (S,), "final": (S,), "total": (S,)}."""
+        """‖∂L(t)/∂e(j)‖ over j for sequence b: {"attention": (S,), "final": (S,), "total": (S,)}
+        (the norms of by_term_attention, by_term_final and by_term() at [t, :, b])."""
         T1, S, B, _ = self.by_term_final.shape
         t = check_int(t, "t", "Seq2SeqTrace.reach", minimum=0)
         b = check_int(b, "b", "Seq2SeqTrace.reach", minimum=0)
