@@ -10,6 +10,7 @@ DOCS = [ROOT / "README.md", ROOT / "docs" / "tutorial.md", ROOT / "docs" / "lstm
         ROOT / "docs" / "bidirectional.md", ROOT / "docs" / "teacher_forcing.md",
         ROOT / "docs" / "seq2seq.md"]
 DOCS += [ROOT / "docs" / "classification.md"]           # many-to-one: pooling, parity, brackets
+DOCS += [ROOT / "docs" / "pytorch.md"]                 # bptt → PyTorch (Adam state, DDP) → bptt
 
 
 def python_blocks(path):
