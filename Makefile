@@ -1,10 +1,11 @@
 # Two commands on a fresh clone: `make demo` and `make test`. Both build .venv on first use.
+# `make docs` builds the documentation site into site/ (open site/index.html).
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 
-.PHONY: demo test bench clean
+.PHONY: demo test docs bench clean
 
 # The core install (numpy, tqdm, the package itself), redone only when pyproject.toml changes.
 $(VENV)/.core: pyproject.toml
@@ -19,6 +20,12 @@ $(VENV)/.dev: $(VENV)/.core
 	$(PIP) install --quiet -e ".[dev]"
 	touch $@
 
+# The docs install: the docs extra (MkDocs, Material, mkdocstrings, nbclient, ...; pinned in
+# pyproject.toml) and torch, which the last notebook runs.
+$(VENV)/.docs: $(VENV)/.core
+	$(PIP) install --quiet -e ".[docs,torch]"
+	touch $@
+
 demo: $(VENV)/.core
 	$(PY) -m bptt demo
 
@@ -27,8 +34,15 @@ test: $(VENV)/.dev
 	@bash .ci/ensure-nodejs
 	$(PY) -m pytest -q -n auto
 
+# The notebooks are executed (about a minute) into docs/notebooks/, which the site renders; then
+# the strict build: a broken link, a missing page, a name that does not exist or any warning fails.
+docs: $(VENV)/.docs
+	rm -rf docs/notebooks
+	$(PY) notebooks/run.py --out docs/notebooks
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict -d site
+
 bench: $(VENV)/.dev
 	$(PY) benchmarks/bench.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .hypothesis site
