@@ -8,6 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from browser_helpers import browser  # noqa: F401  (the module's Chromium)
+from docs_site import site, site_build  # noqa: F401  (the session's built site)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 LOCAL = ("file:", "data:", "blob:", "about:")

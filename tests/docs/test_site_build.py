@@ -16,7 +16,7 @@ import bptt.data
 import bptt.decode
 import bptt.viz
 from bptt.cli.parser import build_parser
-from docs_site import ROOT, mkdocs_build
+from docs_site import ROOT, mkdocs_build, site, site_build  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.slow
 
