@@ -48,6 +48,7 @@ EXTRA = [
     ("bptt.cells.rnn.reference", ["step_forward", "step_backward"]),
     ("bptt.training.sampling", ["sample"]),
     ("bptt.training.classify", ["make_task", "ClassifyConfig", "train_classifier", "evaluate_classifier"]),
+    ("bptt.cells.seq2seq", ["Seq2SeqStepper", "Seq2SeqTrace", "Seq2SeqForward", "Seq2SeqBackward"]),
     ("bptt.training.seq2seq", ["Seq2SeqConfig", "train_seq2seq", "evaluate_seq2seq", "translate"]),
     ("bptt.io.saving", ["load_model"]),
     ("bptt.io.seq2seq_saving", ["save_seq2seq", "load_seq2seq"]),

@@ -1,6 +1,7 @@
 """The example scripts run and reach what they claim: numbers checked against bounds computed
 here, independently of the example (the adding problem has its own file)."""
 import importlib.util
+import json
 import math
 import pathlib
 import re
@@ -56,3 +57,21 @@ def test_char_lm_learns_and_samples(monkeypatch, capsys):
     sample = out.split("bits/char\n")[-1]
     assert sample.startswith("def ") and len(sample.rstrip("\n")) >= 300
     assert set(sample) <= set(data.vocab.chars)
+
+
+def test_seq2seq_dates_quick_run_writes_its_curves(tmp_path, capsys):
+    """examples/seq2seq_dates.py --quick: both designs trained on the same seed, the JSON the docs
+    read, and a summary that agrees with the curves it summarises."""
+    out = tmp_path / "dates.json"
+    result = load("seq2seq_dates").main(["--quick", "--out", str(out)])
+    assert json.loads(out.read_text()) == json.loads(json.dumps(result))
+    runs = {r["attention"]: r for r in result["runs"]}
+    assert set(runs) == {"additive", "none"}
+    assert runs["additive"]["params"] > runs["none"]["params"]        # W_q, W_k, v
+    for name, r in runs.items():
+        steps = [c["step"] for c in r["curve"]]
+        assert steps == sorted(steps) and steps[-1] == result["config"]["steps"]
+        assert all(0 <= c["exact_match"] <= 1 for c in r["curve"])
+        at = result["summary"][name]["exact_match_at_step"][str(steps[-1])]
+        assert at["per_seed"] == [r["curve"][-1]["exact_match"]]
+    assert "held-out dates: exact match" in capsys.readouterr().out
