@@ -210,8 +210,23 @@ function guarded(f) {
   };
 }
 function num(id) { var v = $l(id).value.trim(); return v === "" ? null : Number(v); }
+/** A field's "change" fires on blur, which a press elsewhere causes: redrawing then would replace
+ *  the explorer under the pointer and lose the click that is under way. While a pointer is down,
+ *  the changes wait until it is released (and the click it makes has run). */
+var pressed = false, waiting = [];
+document.addEventListener("pointerdown", function () { pressed = true; }, true);
+document.addEventListener("pointerup", function () {
+  pressed = false;
+  var now = waiting; waiting = [];
+  if (now.length) setTimeout(function () { now.forEach(function (f) { f(); }); }, 0);
+}, true);
 function wire() {
-  var on = function (id, ev, f) { $l(id).addEventListener(ev, guarded(f)); };
+  var on = function (id, ev, f) {
+    var g = guarded(f);
+    $l(id).addEventListener(ev, ev !== "change" ? g : function (e) {
+      if (pressed) waiting.push(function () { g(e); }); else g(e);
+    });
+  };
   on("lab-text", "input", function () { set({text: $l("lab-text").value}); });
   on("lab-task", "change", function () {
     var t = $l("lab-task").value, o = {task: t};
