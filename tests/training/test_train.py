@@ -156,7 +156,7 @@ def test_failing_checkpoint_write_keeps_the_previous_one(data, tmp_path, monkeyp
 
 def test_a_fresh_run_does_not_overwrite_a_checkpoint(data, tmp_path):
     train(make_model(data), data, cfg(tmp_path, steps=5))
-    with pytest.raises(ResumeError, match=r"already holds a checkpoint: pass --resume to continue it"):
+    with pytest.raises(ResumeError, match=r"already holds a checkpoint: pass --resume \(resume=True\) to continue it"):
         train(make_model(data), data, cfg(tmp_path, steps=5))
     assert load_checkpoint(tmp_path)[1]["step"] == 5
     # --overwrite removes the old run, so a later --resume cannot pick it up

@@ -39,12 +39,12 @@ from .. import _validate as v
 from ..cells.pooling import POOLINGS, pooled_logits
 from ..data.brackets import BRACKETS, brackets, decode
 from ..data.synthetic import parity, string_keys
-from ..io.checkpoint import checkpoint_exists, remove_checkpoints
 from ..io.run_lock import RunLock
 from ..io.saving import load_training_state, save_training_state
 from .clipping import clip_by_norm, clip_by_value, global_norm
 from .loop import (CLIP_MODES, History, ResumeError, TrainingError, _InterruptFlag, _truncate_metrics,
                    record_evaluation)
+from .run_dir import start_afresh
 from .optim import OPTIMIZERS, make_optimizer
 
 
@@ -200,13 +200,7 @@ def _start(out, model, cfg, run):
         if state is not None:
             _restore(state, out, model, cfg, run)
             return
-    elif checkpoint_exists(out):
-        if not cfg.overwrite:
-            raise ResumeError(f"{out} already holds a checkpoint: pass --resume (resume=True) to "
-                              f"continue it, --overwrite (overwrite=True) to start afresh, or "
-                              f"choose another --out.")
-        remove_checkpoints(out)                 # a later resume must not find the old run
-    (out / "metrics.jsonl").unlink(missing_ok=True)
+    start_afresh(out, cfg.overwrite)
 
 
 def _restore(state, out, model, cfg, run):

@@ -28,10 +28,10 @@ from typing import Optional
 import numpy as np
 
 from .. import _validate as v
-from ..io.checkpoint import checkpoint_exists, remove_checkpoints
 from .clipping import clip_by_norm, clip_by_value
 from ..data import StreamBatcher
 from .optim import make_optimizer
+from .run_dir import ResumeError, start_afresh  # noqa: F401  (ResumeError: re-exported)
 from ..io.run_lock import RunLock, RunLockedError  # noqa: F401  (RunLockedError: re-exported)
 from ..io.saving import load_training_state, save_training_state
 
@@ -54,13 +54,6 @@ class TrainingError(RuntimeError):
         ...         print(err)
         Training stopped at step 1: the loss is nan and the gradient norm nan. ...
     """
-
-
-class ResumeError(ValueError):
-    """A run that cannot start as asked: an output directory that already holds a checkpoint,
-    or a checkpoint made with other settings, data or model (a usage error: exit status 2).
-    A directory that another process is training in raises `RunLockedError` (bptt.io.run_lock),
-    also a ValueError, before anything there is read or removed."""
 
 
 @dataclass
@@ -247,13 +240,7 @@ def _train(model, data, cfg: TrainConfig, out: Optional[Path]) -> History:
             batcher = _batcher_at(state.data_state, data, cfg)
             history.extend(_truncate_metrics(out / "metrics.jsonl", step))
         else:
-            if checkpoint_exists(out):
-                if not cfg.overwrite:
-                    raise ResumeError(f"{out} already holds a checkpoint: pass --resume to "
-                                      f"continue it, --overwrite to start afresh, or choose "
-                                      f"another --out.")
-                remove_checkpoints(out)             # a later --resume must not find the old run
-            (out / "metrics.jsonl").unlink(missing_ok=True)
+            start_afresh(out, cfg.overwrite)
 
     def checkpoint():
         if out is None:

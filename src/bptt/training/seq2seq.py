@@ -46,12 +46,13 @@ from ..cells.seq2seq import Seq2Seq, Seq2SeqStepper
 from ..cells.seq2seq.greedy import greedy_batch
 from ..data.errors import DataError
 from ..data.pairs import N_SPECIALS, batch_pairs
-from ..io.checkpoint import CheckpointError, checkpoint_exists, remove_checkpoints
+from ..io.checkpoint import CheckpointError, checkpoint_exists
 from ..io.run_lock import RunLock
 from ..io.seq2seq_saving import check_vocabs, load_seq2seq_state, save_seq2seq
 from .clipping import clip_by_norm
 from .loop import (History, ResumeError, TrainingError, _InterruptFlag, _truncate_metrics,
                    record_evaluation)
+from .run_dir import start_afresh
 from .optim import OPTIMIZERS, make_optimizer
 
 CHUNK = 256                     # pairs per evaluation batch
@@ -199,13 +200,7 @@ def _start(out, model, cfg, run):
             limit = 2 * sum(p.size for p in model.params.values()) + 1_000_000
             _restore(load_seq2seq_state(out, max_params=limit), out, model, run)
             return
-    elif checkpoint_exists(out):
-        if not cfg.overwrite:
-            raise ResumeError(f"{out} already holds a checkpoint: pass --resume (resume=True) to "
-                              f"continue it, --overwrite (overwrite=True) to start afresh, or "
-                              f"choose another --out.")
-        remove_checkpoints(out)                 # a later resume must not find the old run
-    (out / "metrics.jsonl").unlink(missing_ok=True)
+    start_afresh(out, cfg.overwrite)
 
 
 def _restore(ck, out, model, run):
