@@ -89,5 +89,10 @@ def test_stepper_and_greedy_batch_errors():
         greedy_batch(m, [np.array([3])], max_len=0)
     with pytest.raises(ValueError, match="'sources' argument of greedy_batch must hold ids in"):
         greedy_batch(m, [np.array([30])], max_len=3)
+    with pytest.raises(TypeError, match="must hold 1-D arrays of integer ids. Source 1 has shape "
+                                        r"\(1,\) and dtype float64"):
+        greedy_batch(m, [np.array([3]), np.array([3.7])], max_len=3)
+    with pytest.raises(TypeError, match="Source 0 has shape \\(1, 2\\)"):
+        greedy_batch(m, [np.array([[3, 4]])], max_len=3)
     with pytest.raises(ValueError, match="'width' parameter of beam_search"):
         beam_search(Seq2SeqStepper(m, np.array([3])), width=0, max_len=3, eos=m.eos_id)

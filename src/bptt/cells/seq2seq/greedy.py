@@ -35,6 +35,11 @@ def greedy_batch(model, sources, *, max_len: int) -> list:
     if model.bos_id is None or model.eos_id is None:
         raise ValueError(f"{o} needs the model's begin and end ids; this model has bos_id="
                          f"{model.bos_id}, eos_id={model.eos_id}.")
+    sources = [v.as_array(s, "sources", o) for s in sources]
+    bad = next((i for i, s in enumerate(sources) if s.ndim != 1 or s.dtype.kind not in "iu"), None)
+    if bad is not None:
+        raise TypeError(f"The 'sources' argument of {o} must hold 1-D arrays of integer ids. "
+                        f"Source {bad} has shape {sources[bad].shape} and dtype {sources[bad].dtype}.")
     src, real = pad_sources(sources)
     v.check_token_ids(src, "sources", o, src.shape, model.src_vocab_size)
     run, kv, C = model.encode(src, real)
