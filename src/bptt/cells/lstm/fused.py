@@ -51,11 +51,14 @@ rest, NumPy path: ∂J/∂W's one-hot columns in the joint GEMM ≈ 2.2 ms (the 
 """
 from __future__ import annotations
 
+import contextlib
 from typing import NamedTuple, Optional
 
 import numpy as np
 
 from . import kernels as kernels
+from . import slices as sliced
+from .. import cblas, threads
 from ..fastpath import row_blocks, token_gradient
 from .reference import GATES, key, layer_params
 
@@ -142,17 +145,24 @@ def _peepholes(fl: FusedLayer, B: int, scale: float):
     return np.ascontiguousarray(np.broadcast_to((scale * fl.p)[:, :, None], fl.p.shape + (B,)))
 
 
-def layer_forward(x, y0, c0, fl: FusedLayer, numba: Optional[bool] = None) -> LayerPass:
+def layer_forward(x, y0, c0, fl: FusedLayer, numba: Optional[bool] = None, slices=None):
     """One layer over all steps from y(−1) = y0, c(−1) = c0, each (B, H). numba: run the kernels
-    of `bptt.cells.lstm.kernels` (None: when numba is installed); the same numbers either way."""
+    of `bptt.cells.lstm.kernels` (None: when numba is installed); the same numbers either way.
+    slices: run in batch slices on threads (`bptt.cells.lstm.slices`, float32 with the kernels):
+    None decides by OpenBLAS's threads, 0 never, k that many. Returns a LayerPass, or the
+    SlicedPass of a sliced run."""
     T, B = x.shape[:2]
     H, dt = fl.RT.shape[0], fl.RT.dtype
     jit = use_kernels(numba, fl)
-    Gf = np.empty((T, 4 * H, B), dtype=dt)
     ids = None                                                        # token ids, looked up per step
     if x.dtype.kind in "iu":
+        ids = check_ids(x, fl.WsT.shape[0])
+    k = sliced.count(x, fl, jit, slices)
+    if k:
+        return sliced.layer_forward(x if ids is None else ids, y0, c0, fl, k)
+    Gf = np.empty((T, 4 * H, B), dtype=dt)
+    if ids is not None:
         tableT = np.ascontiguousarray(fl.WsT.T)                       # (4H, D)
-        ids = check_ids(x, tableT.shape[1])
     else:
         input_projection(x, fl, Gf)                                   # W x(t) for all t   (T, 4H, B)
     Y1 = np.empty((T + 1, H + 1, B), dtype=dt)                        # [y(t−1); 1]
@@ -192,6 +202,10 @@ def layer_backward(dY, lp: LayerPass, numba: Optional[bool] = None, feature_majo
     Returns (dG, ∂J/∂y(−1), ∂J/∂c(−1), grads under the layer's plain names): dG (4H, N) holds
     ∂J/∂ĝ = [∂J/∂ẑ; ∂J/∂î; ∂J/∂f̂; ∂J/∂ô], one column per position (t, b) (C- or F-ordered); the
     state errors are (B, H)."""
+    if isinstance(lp, sliced.SlicedPass):
+        rows, dy0, dc0 = sliced.layer_backward(dY, lp, feature_major)   # ∂J/∂ĝ rows (T, B, 4H)
+        dG = rows.reshape(-1, rows.shape[2]).T
+        return dG, dy0, dc0, weight_gradients(lp.x, dG, lp.Ys, lp.fl, True, True, len(lp.slices))
     Gf, Ys, Cf, TCf, fl = lp.Gf, lp.Ys, lp.Cf, lp.TCf, lp.fl
     T, H4, B = Gf.shape
     H, N, D, dt = H4 // 4, T * B, fl.W.shape[1], Gf.dtype
@@ -220,19 +234,7 @@ def layer_backward(dY, lp: LayerPass, numba: Optional[bool] = None, feature_majo
     if not jit:                                          # one pass after the loop
         np.copyto(dG, Gf.transpose(0, 2, 1) if rows else Gf.transpose(1, 0, 2))
     dG = dG.reshape(N, H4).T if rows else dG.reshape(H4, N)   # ∂J/∂ĝ, all positions  (4H, N)
-    if ids and not rows:                                 # one GEMM for ∂J/∂R, ∂J/∂b and ∂J/∂W
-        dR, db, dW = joint_token_gradients(lp.x, dG, Ys, D)
-    else:
-        if ids:
-            dW = token_weight_gradient(lp.x, dG, D, jit)
-        else:
-            dW = np.dot(dG, lp.x.reshape(N, D))          # Σ_t ∂J/∂ĝ(t) x(t)ᵀ              (4H, D)
-        dR = np.dot(dG, Ys[:-1].reshape(N, H))           # Σ_t ∂J/∂ĝ(t) y(t−1)ᵀ            (4H, H)
-        db = dG.sum(axis=1)                              # Σ_t ∂J/∂ĝ(t)                    (4H,)
-    grads = {}
-    for k, g in enumerate(GATES):
-        r = slice(k * H, (k + 1) * H)
-        grads[f"W_{g}"], grads[f"R_{g}"], grads[f"b_{g}"] = dW[r], dR[r], db[r]
+    grads = weight_gradients(lp.x, dG, Ys, fl, rows, jit)
     if fl.p is not None:
         Cn = np.ascontiguousarray(Cf.transpose(1, 0, 2)).reshape(H, N + B)   # (H, (T+1)·B)
         c_prev, c = Cn[:, :N], Cn[:, B:]
@@ -240,6 +242,29 @@ def layer_backward(dY, lp: LayerPass, numba: Optional[bool] = None, feature_majo
         grads["p_f"] = np.einsum("hn,hn->h", dG[2 * H:3 * H], c_prev)   # Σ_t ∂J/∂f̂ ⊙ c(t−1)
         grads["p_o"] = np.einsum("hn,hn->h", dG[3 * H:], c)             # Σ_t ∂J/∂ô ⊙ c(t)
     return dG, np.ascontiguousarray(dy_rec.T), np.ascontiguousarray(carry.T), grads
+
+
+def weight_gradients(x, dG, Ys, fl: FusedLayer, rows: bool, jit: bool, k: int = 0) -> dict:
+    """∂J/∂W, ∂J/∂R, ∂J/∂b under the layer's plain names ("W_z", ...) from ∂J/∂ĝ dG (4H, N) (rows:
+    a transposed view of (N, 4H) rows), x the layer's input and Ys its (T+1, B, H) outputs. k > 1:
+    the products split over k of bptt's threads (a sliced pass)."""
+    H4, N = dG.shape
+    H, D = H4 // 4, fl.W.shape[1]
+    ids = x.dtype.kind in "iu"
+    if ids and not rows:                                 # one GEMM for ∂J/∂R, ∂J/∂b and ∂J/∂W
+        dR, db, dW = joint_token_gradients(x, dG, Ys, D)
+    else:
+        if ids:
+            dW = token_weight_gradient(x, dG, D, jit)
+        else:
+            dW = threads.dot(dG, x.reshape(N, D), k)     # Σ_t ∂J/∂ĝ(t) x(t)ᵀ              (4H, D)
+        dR = threads.dot(dG, Ys[:-1].reshape(N, H), k)   # Σ_t ∂J/∂ĝ(t) y(t−1)ᵀ            (4H, H)
+        db = dG.sum(axis=1)                              # Σ_t ∂J/∂ĝ(t)                    (4H,)
+    grads = {}
+    for k, g in enumerate(GATES):
+        r = slice(k * H, (k + 1) * H)
+        grads[f"W_{g}"], grads[f"R_{g}"], grads[f"b_{g}"] = dW[r], dR[r], db[r]
+    return grads
 
 
 def joint_token_gradients(ids, dG, Ys, D: int):
@@ -269,32 +294,45 @@ def token_weight_gradient(ids, dG, D: int, jit: bool):
     return np.ascontiguousarray(token_gradient(ids, dG.T, (H4, D), dG.dtype))
 
 
-def forward(x, h0, c0, params, num_layers, numba: Optional[bool] = None):
-    """Every layer, then the output layer. h0, c0 (num_layers, B, H).
+def forward(x, h0, c0, params, num_layers, numba: Optional[bool] = None, slices=None):
+    """Every layer, then the output layer. h0, c0 (num_layers, B, H). slices: as in
+    `layer_forward`, decided once for the pass; a sliced pass holds OpenBLAS to one thread
+    throughout and splits the output layer's product over bptt's threads (`bptt.cells.threads`).
 
-    Returns (passes, O): passes[l] the LayerPass of layer l, O the logits (T, B, O)."""
+    Returns (passes, O): passes[l] the LayerPass (or SlicedPass) of layer l, O the logits (T, B, O)."""
+    fl = fuse(params, 0)
+    k = sliced.count(x, fl, use_kernels(numba, fl), slices)
     passes, inp = [], x
-    for layer in range(num_layers):
-        lp = layer_forward(inp, h0[layer], c0[layer], fuse(params, layer), numba)
-        passes.append(lp)
-        inp = lp.Ys[1:]                                  # layer l's y(t) is layer l+1's x(t)
-    T, B, H = inp.shape
-    O = np.dot(inp.reshape(T * B, H), params["V"].T).reshape(T, B, -1)   # o(t) = c + V y(t), all t
-    O += params["c"]
+    with cblas.one_thread() if k else contextlib.nullcontext():
+        for layer in range(num_layers):
+            lp = layer_forward(inp, h0[layer], c0[layer], fl if layer == 0 else fuse(params, layer),
+                               numba, k)
+            passes.append(lp)
+            inp = lp.Ys[1:]                              # layer l's y(t) is layer l+1's x(t)
+        T, B, H = inp.shape
+        O = threads.dot(inp.reshape(T * B, H), params["V"].T, k).reshape(T, B, -1)   # V y(t), all t
+    O += params["c"]                                     # o(t) = c + V y(t)
     return passes, O
 
 
 def backward(dO, passes, params, numba: Optional[bool] = None):
     """Full BPTT through the output layer and every layer, top first. dO: ∂J/∂o (T, B, O).
+    A sliced pass (see `forward`) runs with OpenBLAS on one thread and its products split.
 
     Returns (dx or None, ∂J/∂h0, ∂J/∂c0 (num_layers, B, H), grads keyed like params)."""
+    k = len(passes[0].slices) if isinstance(passes[0], sliced.SlicedPass) else 0
+    with cblas.one_thread() if k else contextlib.nullcontext():
+        return _backward(dO, passes, params, numba, k)
+
+
+def _backward(dO, passes, params, numba, k):
     T, B, O = dO.shape
     Y_top = passes[-1].Ys[1:]
     H = Y_top.shape[-1]
     N = T * B
     dO2 = dO.reshape(N, O)
-    grads = {"V": np.dot(dO2.T, Y_top.reshape(N, H)),  # Σ_t ∂J/∂o(t) y(t)ᵀ
-             "c": dO2.sum(axis=0)}                       # Σ_t ∂J/∂o(t)
+    grads = {"V": threads.dot(dO2.T, Y_top.reshape(N, H), k),   # Σ_t ∂J/∂o(t) y(t)ᵀ
+             "c": dO2.sum(axis=0)}                               # Σ_t ∂J/∂o(t)
     dY = np.matmul(params["V"].T, dO.transpose(0, 2, 1))   # Vᵀ ∂J/∂o(t), feature-major (T, H, B)
     feature_major = True
     L = len(passes)
@@ -304,7 +342,7 @@ def backward(dO, passes, params, numba: Optional[bool] = None):
         dG, dh0[layer], dc0[layer], g = layer_backward(dY, lp, numba, feature_major)
         grads.update({key(name, layer): v for name, v in g.items()})
         if layer > 0 or lp.x.dtype.kind not in "iu":    # ∂J/∂x(t) = Σ_g W_gᵀ ∂J/∂ĝ(t): the outside
-            dY = np.dot(dG.T, lp.fl.W).reshape(lp.x.shape)  # error of the layer below, or ∂J/∂x
+            dY = threads.dot(dG.T, lp.fl.W, k).reshape(lp.x.shape)  # error of the layer below, or ∂J/∂x
             feature_major = False
     dx = dY if passes[0].x.dtype.kind not in "iu" else None
     return dx, np.stack(dh0), np.stack(dc0), {k: grads[k] for k in params}

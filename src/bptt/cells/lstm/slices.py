@@ -1,0 +1,247 @@
+"""The LSTM's time loop split over batch slices, one thread each (float32, numba kernels).
+
+The recurrence is independent across the batch: slice s, a block of the batch's columns, runs
+the whole sequence, forward and then BPTT, on its own thread, in one numba kernel with no Python
+between steps. (A split driven from Python hands the GIL over at every call of every step, and
+is slower than one thread: benchmarks/RESULTS.md.) `bptt.cells.lstm.fused` decides when to use
+it and does the rest of the pass (the output layer, the weight gradients after the slices join).
+
+Dimension letters as in `bptt.cells.lstm.fused`; n the slice's columns, K = H + 1. Each slice
+owns contiguous feature-major buffers: G (T, 4H, n) the gates, then ∂J/∂ĝ; Y1 (T+1, K, n)
+[y(t−1); 1] (the per-step product's right factor); C (T+1, H, n) the cells, C[0] = c(−1);
+TC (T, H, n) tanh(c(t)). The slices write disjoint rows of the shared batch-major arrays Ys
+(T+1, B, H) = y(t), Cs (T+1, B, H) = c(t) and dG (T, B, 4H) = ∂J/∂ĝ, which the weight gradients
+read after the join in one GEMM on every thread, as the fused path does.
+
+Per step, forward: ĝ = [R | b] [y(t−1); 1] (+ W x(t) for float inputs, or the table's columns
+for token ids), the pointwise equations (`bptt.cells.lstm.kernels`) with `bptt.cells.lstm.tanh32`
+for tanh, y(t) = tanh(c(t)) ⊙ o(t). Backward: the error equations, then Σ_g R_gᵀ ∂J/∂ĝ(t).
+The products call NumPy's own OpenBLAS (`bptt.cells.cblas`) in row blocks under its
+small-matrix bound, OpenBLAS held to one thread while the slices run.
+
+The numbers are the fused path's up to float32 rounding: tanh32 is within 1.5 ulp of tanh, and
+some sums run in another order.
+"""
+from __future__ import annotations
+
+import os
+from typing import NamedTuple
+
+import numpy as np
+
+from . import kernels
+from .. import cblas, threads
+from ..fastpath import SMALL_GEMM
+from .tanh32 import tanh32_inplace, tanh32_into
+
+MIN_COLUMNS = 8          # fewest batch columns a slice gets
+_ROW, _N, _T = cblas.ROW_MAJOR, cblas.NO_TRANS, cblas.TRANS
+_ONE, _ZERO = np.float32(1), np.float32(0)
+_HALF = np.float32(0.5)
+
+
+# -- the kernels (numba, one slice each; plain Python without numba) ----------------------------
+def _gemm(sgemm, A, Bm, out, rows, beta):
+    """out (M, n) = A (M, K) @ Bm (K, n) + beta·out, in blocks of `rows` rows; all C-contiguous."""
+    M, K = A.shape
+    n = Bm.shape[1]
+    size = A.itemsize
+    for r0 in range(0, M, rows):
+        m = min(rows, M - r0)
+        sgemm(_ROW, _N, _N, m, n, K, _ONE, A.ctypes.data + r0 * K * size, K, Bm.ctypes.data, n,
+              beta, out.ctypes.data + r0 * n * size, n)
+
+
+def _tail(g, c_prev, c, tc, y1, ys, cs, b0):
+    """After ĝ (4H, n): the gate values, c(t), tanh(c(t)), y(t) into y1's first H rows, and y(t),
+    c(t) into the rows b0.. of the batch-major ys, cs (B, H)."""
+    H, n = c.shape
+    gf = g.reshape(-1)
+    tanh32_inplace(gf)                                    # [z; tanh(½î); tanh(½f̂); tanh(½ô)]
+    kernels.cell_forward_nb(g, c_prev, c, _HALF)          # σ of i, f, o; c(t)
+    cf, tcf, yf = c.reshape(-1), tc.reshape(-1), y1.reshape(-1)
+    tanh32_into(cf, tcf)
+    o0 = 3 * H * n
+    for k in range(H * n):
+        yf[k] = tcf[k] * gf[o0 + k]                       # y(t) = tanh(c(t)) ⊙ o(t)
+    for j in range(n):
+        for h in range(H):
+            ys[b0 + j, h] = yf[h * n + j]
+            cs[b0 + j, h] = cf[h * n + j]
+
+
+def forward_ids(sgemm, Rbs, tableT, ids, b0, G, Y1, C, TC, Ys, Cs, rows):
+    """The forward loop of one slice, token ids (T, n) (unsigned, in range): ĝ = [R | b][y; 1]
+    + the columns ids[t] of tableT (4H, D)."""
+    T, H4, n = G.shape
+    for t in range(T):
+        g = G[t]
+        _gemm(sgemm, Rbs, Y1[t], g, rows, _ZERO)
+        it = ids[t]
+        for r in range(H4):
+            gr, tr = g[r], tableT[r]
+            for j in range(n):
+                gr[j] += tr[it[j]]                        # unsigned ids: no wrap-around test
+        _tail(g, C[t], C[t + 1], TC[t], Y1[t + 1], Ys[t + 1], Cs[t + 1], b0)
+
+
+def forward_x(sgemm, Rbs, Ws, x, b0, G, Y1, C, TC, Ys, Cs, rows, rows_x):
+    """The forward loop of one slice, float inputs x (T, B, D) (its columns b0..b0+n): ĝ =
+    [R | b][y; 1] + Ws x(t), Ws (4H, D)."""
+    T, H4, n = G.shape
+    B, D = x.shape[1], x.shape[2]
+    size = x.itemsize
+    for t in range(T):
+        g = G[t]
+        _gemm(sgemm, Rbs, Y1[t], g, rows, _ZERO)
+        xt = x.ctypes.data + (t * B + b0) * D * size      # x(t) rows b0.., read transposed
+        for r0 in range(0, H4, rows_x):
+            m = min(rows_x, H4 - r0)
+            sgemm(_ROW, _N, _T, m, n, D, _ONE, Ws.ctypes.data + r0 * D * size, D, xt, D, _ONE,
+                  g.ctypes.data + r0 * n * size, n)
+        _tail(g, C[t], C[t + 1], TC[t], Y1[t + 1], Ys[t + 1], Cs[t + 1], b0)
+
+
+def backward(sgemm, RT, dY, feature_major, b0, G, C, TC, dG, dy_rec, carry, dy_out, rows):
+    """BPTT through one slice. dY: the outside errors, (T, H, B) with feature_major, else
+    (T, B, H). G becomes ∂J/∂ĝ, copied into dG's rows (T, B, 4H). dy_rec, carry (H, n): zeros in,
+    Σ_g R_gᵀ ∂J/∂ĝ(0) and the part of ∂J/∂c(−1) out. dy_out (H, n): scratch."""
+    T, H4, n = G.shape
+    H = H4 // 4
+    for t in range(T - 1, -1, -1):
+        if feature_major:
+            for h in range(H):
+                for j in range(n):
+                    dy_out[h, j] = dY[t, h, b0 + j]
+        else:
+            for j in range(n):
+                for h in range(H):
+                    dy_out[h, j] = dY[t, b0 + j, h]
+        g = G[t]
+        kernels.cell_backward_nb(dy_rec, dy_out, g, TC[t], C[t], carry)
+        _gemm(sgemm, RT, g, dy_rec, rows, _ZERO)          # Σ_g R_gᵀ ∂J/∂ĝ(t)   (H, 4H) @ (4H, n)
+        for j in range(n):
+            for r in range(H4):
+                dG[t, b0 + j, r] = g[r, j]
+
+
+if kernels.AVAILABLE:
+    _inline = kernels.numba.njit(inline="always", fastmath=False, error_model="numpy")
+    _gemm, _tail = _inline(_gemm), _inline(_tail)
+    _jit = kernels.numba.njit(cache=True, fastmath=False, error_model="numpy", nogil=True)
+    forward_ids, forward_x, backward = _jit(forward_ids), _jit(forward_x), _jit(backward)
+
+
+# -- the driver ----------------------------------------------------------------------------------
+class Slice(NamedTuple):
+    b0: int
+    G: np.ndarray        # (T, 4H, n) the gates, then ∂J/∂ĝ after backward
+    C: np.ndarray        # (T+1, H, n)
+    TC: np.ndarray       # (T, H, n)
+
+
+class SlicedPass(NamedTuple):
+    """A layer's forward pass run in batch slices: what `bptt.cells.lstm.fused.LayerPass` offers
+    its readers (x, Ys, Cs, G, fl), and the slices' buffers for the backward."""
+    x: np.ndarray        # (T, B, D) or token ids (T, B)
+    Ys: np.ndarray       # (T+1, B, H) y(−1), y(0), ..., y(T−1)
+    Cs: np.ndarray       # (T+1, B, H) c(−1), c(0), ..., c(T−1)
+    slices: list
+    fl: object           # the layer's FusedLayer
+
+    @property
+    def G(self) -> np.ndarray:
+        """(T, B, 4H) the gates [z, i, f, o] (the slices' joined, a copy)."""
+        return np.concatenate([s.G.transpose(0, 2, 1) for s in self.slices], axis=1)
+
+
+def count(x, fl, jit: bool, slices=None) -> int:
+    """How many slices a layer's pass runs in: 0 for the fused path. slices None: OpenBLAS's
+    threads, at most B // MIN_COLUMNS, and 0 when that is under 2, when the numba kernels are
+    off (jit False: no numba, or peepholes), without NumPy's OpenBLAS, or for float64.
+    An int forces that many (1 included; 0 none), at most B. BPTT_SLICES=0 turns slicing off."""
+    B = x.shape[1]
+    if slices == 0 or not (jit and cblas.AVAILABLE and fl.RT.dtype == np.float32 and B > 0):
+        return 0
+    if slices is None:
+        if os.environ.get("BPTT_SLICES", "1") == "0":
+            return 0
+        k = min(cblas.threads(), B // MIN_COLUMNS)
+        return k if k >= 2 else 0
+    return max(1, min(int(slices), B))
+
+
+def _bounds(B: int, k: int) -> list:
+    """k nearly equal blocks of range(B): [(b0, b1), ...]."""
+    edges = [B * s // k for s in range(k + 1)]
+    return list(zip(edges[:-1], edges[1:]))
+
+
+def _rows(M: int, K: int, n: int) -> int:
+    """Rows per block of an (M, K) @ (K, n) product: a multiple of 8 under SMALL_GEMM, or M."""
+    m = SMALL_GEMM // max(n * K, 1) // 8 * 8
+    return M if m < 8 else min(m, M)
+
+
+def _run(jobs) -> None:
+    """The slices' kernels at once on bptt's threads, OpenBLAS held to one thread."""
+    with cblas.one_thread():
+        threads.run(jobs)
+
+
+def layer_forward(x, y0, c0, fl, k: int) -> SlicedPass:
+    """One layer over all steps in k slices; x as `fused.layer_forward` takes it (token ids
+    already checked), y0, c0 (B, H)."""
+    T, B = x.shape[:2]
+    H, dt = fl.RT.shape[0], fl.RT.dtype
+    K = H + 1
+    Ys, Cs = np.empty((T + 1, B, H), dtype=dt), np.empty((T + 1, B, H), dtype=dt)
+    Ys[0], Cs[0] = y0, c0
+    ids = x.dtype.kind in "iu"
+    Ws = np.ascontiguousarray(fl.WsT.T)                            # (4H, D), i, f, o halved
+    if not ids:
+        x = np.ascontiguousarray(x, dtype=dt)
+    slices, jobs = [], []
+    for b0, b1 in _bounds(B, k):
+        n = b1 - b0
+        G = np.empty((T, 4 * H, n), dtype=dt)
+        Y1 = np.empty((T + 1, K, n), dtype=dt)
+        Y1[:, H] = 1
+        Y1[0, :H] = y0[b0:b1].T
+        C = np.empty((T + 1, H, n), dtype=dt)
+        C[0] = c0[b0:b1].T
+        TC = np.empty((T, H, n), dtype=dt)
+        slices.append(Slice(b0, G, C, TC))
+        rows = _rows(4 * H, K, n)
+        if ids:
+            it = np.ascontiguousarray(x[:, b0:b1], dtype=np.uintp)
+            jobs.append((forward_ids, (cblas.SGEMM, fl.Rbs, Ws, it, b0, G, Y1, C, TC, Ys, Cs, rows)))
+        else:
+            rows_x = _rows(4 * H, x.shape[2], n)
+            jobs.append((forward_x, (cblas.SGEMM, fl.Rbs, Ws, x, b0, G, Y1, C, TC, Ys, Cs, rows,
+                                     rows_x)))
+    _run(jobs)
+    return SlicedPass(x, Ys, Cs, slices, fl)
+
+
+def layer_backward(dY, sp: SlicedPass, feature_major: bool):
+    """BPTT through a sliced layer. dY (T, B, H), or (T, H, B) with feature_major.
+
+    Returns (dG (T, B, 4H) the ∂J/∂ĝ rows, ∂J/∂y(−1), ∂J/∂c(−1) (B, H))."""
+    T, B, H = sp.Ys.shape[0] - 1, sp.Ys.shape[1], sp.Ys.shape[2]
+    dt = sp.Ys.dtype
+    dY = np.ascontiguousarray(dY, dtype=dt)
+    dG = np.empty((T, B, 4 * H), dtype=dt)
+    dy0, dc0 = np.empty((B, H), dtype=dt), np.empty((B, H), dtype=dt)
+    outs, jobs = [], []
+    for s in sp.slices:
+        n = s.G.shape[2]
+        dy_rec, carry = np.zeros((H, n), dtype=dt), np.zeros((H, n), dtype=dt)
+        outs.append((s.b0, dy_rec, carry))
+        jobs.append((backward, (cblas.SGEMM, sp.fl.RT, dY, feature_major, s.b0, s.G, s.C, s.TC, dG,
+                                dy_rec, carry, np.empty((H, n), dtype=dt), _rows(H, 4 * H, n))))
+    _run(jobs)
+    for b0, dy_rec, carry in outs:
+        dy0[b0:b0 + dy_rec.shape[1]] = dy_rec.T
+        dc0[b0:b0 + carry.shape[1]] = carry.T
+    return dG, dy0, dc0

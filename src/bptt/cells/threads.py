@@ -1,0 +1,64 @@
+"""bptt's own worker threads for a pass run in batch slices (`bptt.cells.lstm.slices`), and the
+large GEMMs of that pass split over them.
+
+While a sliced pass runs, OpenBLAS is held to one thread (`bptt.cells.cblas.one_thread`) for all
+of it, not only for the slices' loops: OpenBLAS's own worker threads spin for a while after each
+threaded call, and on a machine with as many cores as slices they take the cores the slices
+need (measured on 2 cores: the sliced forward at T50 B32 H256 took 13 ms after a threaded GEMM,
+6.6 ms without). So the pass's large products (the output layer, the weight gradients) are split
+by rows over the same threads instead (`dot`), each row block one single-threaded GEMM.
+"""
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+_POOL: list = []        # [executor, its number of workers]
+
+
+def run(jobs) -> None:
+    """Run [(function, args), ...] at once: the first on this thread, the rest on the pool's; the
+    functions must release the GIL (numba nogil kernels, BLAS) to run in parallel. Waits for all,
+    then raises the first error."""
+    if len(jobs) == 1:
+        jobs[0][0](*jobs[0][1])
+        return
+    extra = len(jobs) - 1
+    if not _POOL or _POOL[1] < extra:
+        if _POOL:
+            _POOL[0].shutdown(wait=True)
+        _POOL[:] = [ThreadPoolExecutor(extra, thread_name_prefix="bptt-slice"), extra]
+    futures = [_POOL[0].submit(f, *a) for f, a in jobs[1:]]
+    try:
+        jobs[0][0](*jobs[0][1])
+    finally:
+        errors = [fu.exception() for fu in futures]
+    for e in errors:
+        if e is not None:
+            raise e
+
+
+def dot(A, B, k: int) -> np.ndarray:
+    """A @ B for 2-D arrays over k threads (k <= 1: np.dot). A with contiguous rows: its rows in
+    k blocks, one product each. A a transposed view (the weight gradients' ∂J/∂ĝ rows read as
+    (4H, N)): its columns in k blocks, products of the matching rows of B, then summed; a row
+    block of such a view multiplies at half OpenBLAS's rate (8.7 ms for half of ∂J/∂R's
+    (1024, 1600) @ (1600, 256), 9.4 ms for all of it, one thread)."""
+    (M, K), N = A.shape, B.shape[1]
+    dt = np.result_type(A, B)
+    if k <= 1 or min(M, K) < k:
+        return np.dot(A, B)
+    if A.strides[1] == A.itemsize:
+        out = np.empty((M, N), dtype=dt)
+        edges = [M * s // k for s in range(k + 1)]
+        run([(np.dot, (A[r0:r1], B, out[r0:r1])) for r0, r1 in zip(edges[:-1], edges[1:])])
+        return out
+    parts = np.empty((k, M, N), dtype=dt)
+    edges = [K * s // k for s in range(k + 1)]
+    run([(np.dot, (A[:, k0:k1], B[k0:k1], parts[i]))
+         for i, (k0, k1) in enumerate(zip(edges[:-1], edges[1:]))])
+    out = parts[0]
+    for part in parts[1:]:
+        out += part
+    return out
