@@ -167,6 +167,19 @@ def test_reference_equals_fast_with_lengths(kind, tokens, rng):
 
 
 @pytest.mark.parametrize("kind", ["rnn", "lstm", "gru"])
+@pytest.mark.parametrize("path", ["fast", "reference"])
+def test_float32_models_keep_float32_with_lengths(kind, path, rng):
+    """The padding mask takes the model's dtype: a float64 one made every gradient of a float32
+    SimpleRNN (and V, c of the others) float64."""
+    model = make(kind, path=path, dtype=np.float32)
+    x = rng.normal(size=(T, B, D)).astype(np.float32)
+    y = rng.integers(0, O, size=(T, B))
+    r = model.backward(x, y, lengths=LENGTHS)
+    assert {g.dtype for g in r.grads.values()} == {np.dtype(np.float32)}
+    assert r.dx.dtype == np.float32
+
+
+@pytest.mark.parametrize("kind", ["rnn", "lstm", "gru"])
 def test_trace_both_directions(kind, rng):
     """The trace's sums hold with lengths; L(s) reaches every real step t: h(t) for t <= s and
     g(t) for t >= s in the top layer, and both directions at every t in the layer below."""

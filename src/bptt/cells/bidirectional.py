@@ -140,15 +140,16 @@ def pack(model, arrays):
     return tuple(arrays) if len(arrays) == 2 else arrays[0]
 
 
-def time_index(T: int, B: int, lengths) -> tuple:
+def time_index(T: int, B: int, lengths, dtype=np.float64) -> tuple:
     """(idx, valid): idx (T, B) with idx[t, b] = lengths[b]−1−t on the real steps and t on the
     padding — reversing each sequence's real steps in place, an involution — and valid (T, B)
-    [t < lengths[b]] as floats. Both None without lengths (all sequences have T steps)."""
+    [t < lengths[b]] as floats of `dtype` (the model's: float64 ones would turn a float32 model's
+    gradients into float64). Both None without lengths (all sequences have T steps)."""
     if lengths is None:
         return None, None
     t = np.arange(T)[:, None]
     valid = t < lengths[None, :]
-    return np.where(valid, lengths[None, :] - 1 - t, t), valid.astype(float)
+    return np.where(valid, lengths[None, :] - 1 - t, t), valid.astype(dtype)
 
 
 def reverse_time(a, idx):
@@ -182,7 +183,7 @@ class Pass(NamedTuple):
 def run_forward(model, x, state, lengths, reference: bool) -> Pass:
     """Every layer in both directions, then the output layer."""
     T, B = x.shape[:2]
-    idx, valid = time_index(T, B, lengths)
+    idx, valid = time_index(T, B, lengths, model.dtype)
     cell, names, ps = directions.DIRECTIONS[model.kind], plain_names(model.params), parts(state)
     layers, inp = [], x
     for l in range(model.num_layers):

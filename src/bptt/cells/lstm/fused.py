@@ -32,9 +32,13 @@ gate a strided (B, H) slice, and the pointwise work twice as slow). The caller s
 - On one OpenBLAS thread the per-step products run as row blocks under its small-matrix bound
   (`bptt.cells.fastpath.SMALL_GEMM`): those kernels skip packing the 1 MB weight matrix at every step (~100 µs a
   product instead of ~137 µs here). On more threads the whole product is threaded instead.
-- With numba installed the pointwise steps run as one-pass kernels (`bptt.cells.lstm.kernels`, same
-  numbers), the token ids are looked up in the same kernel, ∂J/∂ĝ is written batch-major per
-  step and ∂J/∂W is a scatter-add.
+- With numba (a core dependency; BPTT_NUMBA=0 turns it off) the pointwise steps run as one-pass
+  kernels (`bptt.cells.lstm.kernels`, same numbers), the token ids are looked up in the same
+  kernel, ∂J/∂ĝ is written batch-major per step and ∂J/∂W is a scatter-add.
+- In float32 with OpenBLAS on two or more threads, the loop runs in batch slices instead, one
+  thread each (`bptt.cells.lstm.slices`; `forward(..., slices=)` chooses): OpenBLAS is held to one
+  thread for the whole pass and the pass's large products are split over bptt's threads
+  (`bptt.cells.threads`). Same numbers to float32 rounding (its tanh is `tanh32`).
 
 Buffers of a pass, per layer: Gf (T, 4H, B) the gate values [z; i; f; o]; Ys (T+1, B, H) with
 Ys[0] = y(−1), Ys[t+1] = y(t), batch-major (the next layer's input, the output layer's input and
@@ -134,7 +138,7 @@ def use_kernels(choice: Optional[bool], fl: FusedLayer) -> bool:
         choice = kernels.AVAILABLE
     elif choice and not kernels.AVAILABLE:
         raise RuntimeError("The numba kernels were asked for, but numba is not installed "
-                           "(pip install bptt[numba]) or BPTT_NUMBA=0 is set.")
+                           "(it is a dependency of bptt: pip install numba) or BPTT_NUMBA=0 is set.")
     return bool(choice) and fl.p is None
 
 

@@ -12,7 +12,7 @@ NumPy's SIMD loop (numba's is the scalar libm call, ~50x slower), and layers wit
 the NumPy path. Without numba the _nb functions are plain Python: correct, only slow (the tests
 use them so).
 
-numba comes with `pip install bptt[numba]`; AVAILABLE is False when it does not import or when
+numba is a core dependency of bptt; AVAILABLE is False when it does not import or when
 the environment variable BPTT_NUMBA is 0, and `lstm_fused` then runs the NumPy path.
 """
 from __future__ import annotations
