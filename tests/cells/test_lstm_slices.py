@@ -206,7 +206,7 @@ def assert_same_forward(a, b, tol=TOL):
             assert close(la[name], lb[name], tol), name
 
 
-@pytest.mark.parametrize("n_threads, B", [(2, 16), (2, 21), (3, 26), (3, 19)])
+@pytest.mark.parametrize("n_threads, B", [(2, 16), (2, 21), (3, 26), (3, 19), (3, 11)])
 @pytest.mark.parametrize("num_layers", [1, 2])
 @pytest.mark.parametrize("tokens", [True, False])
 def test_model_slices_by_openblas_threads(tokens, num_layers, n_threads, B, fake_threads,
@@ -218,7 +218,7 @@ def test_model_slices_by_openblas_threads(tokens, num_layers, n_threads, B, fake
     h0 = tuple(s if num_layers > 1 else s[0] for s in states(rng, num_layers, B, H))
     fake_threads(n_threads)
     a, fa = model.backward(x, y, h0), model.forward(x, h0)
-    k = min(n_threads, B // 8)                                    # 19 // 8 = 2 with 3 threads
+    k = min(n_threads, B // slices.MIN_COLUMNS)
     assert passes_seen == [[k] * num_layers] * 2
     monkeypatch.setenv("BPTT_SLICES", "0")
     b, fb = model.backward(x, y, h0), model.forward(x, h0)
@@ -314,8 +314,9 @@ def test_count_is_zero_off_its_conditions(fake_threads, monkeypatch):
     assert isinstance(fused.layer_forward(x, y0, y0, fl, slices=2), slices.SlicedPass)
     assert isinstance(fused.layer_forward(x, y0, y0, fl, numba=False, slices=2), fused.LayerPass)
     assert slices.count(x, fl, True, 0) == 0                                  # slices=0
-    assert slices.count(ids(15), fl, True) == 0                               # B < 16
-    assert slices.count(ids(16), fl, True) == 2
+    M = slices.MIN_COLUMNS
+    assert slices.count(ids(2 * M - 1), fl, True) == 0                        # B < 2 slices' worth
+    assert slices.count(ids(2 * M), fl, True) == 2
     monkeypatch.setenv("BPTT_SLICES", "0")
     assert slices.count(x, fl, True) == 0                                     # auto off
     assert slices.count(x, fl, True, 2) == 2                                  # forcing still works
@@ -327,8 +328,12 @@ def test_count_is_zero_off_its_conditions(fake_threads, monkeypatch):
     assert slices.count(x, fl, True) == slices.count(x, fl, True, 2) == 0     # no OpenBLAS
 
 
+M = slices.MIN_COLUMNS
+
+
 @pytest.mark.parametrize("n_threads, B, forced, expected", [
-    (3, 24, None, 3), (3, 23, None, 2), (8, 40, None, 5), (4, 200, None, 4), (2, 64, None, 2),
+    (3, 3 * M, None, 3), (3, 3 * M - 1, None, 2), (8, 5 * M, None, 5), (4, 200, None, 4),
+    (2, 64, None, 2), (3, 2 * M - 1, None, 0), (16, 32, None, 32 // M),
     (1, 64, 1, 1), (1, 7, 3, 3), (2, 4, 9, 4), (2, 1, 5, 1), (2, 32, 3, 3)])
 def test_count_follows_threads_and_batch_or_the_forced_value(n_threads, B, forced, expected,
                                                              fake_threads):

@@ -118,10 +118,12 @@ def test_dot_columns_of_a_transposed_A_summed(M, K, N, k, dtype, jobs_seen, rng)
     np.testing.assert_allclose(out, np.dot(A, B), rtol=TOL[dtype], atol=TOL[dtype] * np.sqrt(K))
     ref = A.astype(np.float64) @ B.astype(np.float64)             # and against float64
     assert np.abs(out - ref).max() <= TOL[dtype] * np.abs(ref).max()
-    (call,) = jobs_seen
+    call, sums = jobs_seen                                        # the products, then the sum
     widths = [K * (s + 1) // k - K * s // k for s in range(k)]
     assert [a.shape for a, _ in call] == [(M, w) for w in widths]
     assert [b.shape for _, b in call] == [(w, N) for w in widths]
+    bands = [M * (s + 1) // k - M * s // k for s in range(k)]     # summed by bands of rows
+    assert [(a.shape, axis) for a, axis in sums] == [((k, r, N), 0) for r in bands]
 
 
 @pytest.mark.parametrize("transposed", [False, True])
@@ -289,3 +291,35 @@ def test_bptt_cblas_0_turns_it_off_and_the_lstm_keeps_its_fused_path():
     assert counts == "0 0"                                   # no slices, even when forced
     _, loss_err, grad_err = last.split()
     assert float(loss_err) <= 2e-6 and float(grad_err) <= 2e-5
+
+
+def test_a_forked_child_runs_jobs_on_a_fresh_pool():
+    """After fork the parent's pool threads do not exist in the child: jobs submitted to the old
+    pool would wait forever. The child starts a new pool."""
+    import multiprocessing
+
+    out = np.zeros(4)
+    threads.run([(np.copyto, (out[:2], 1.0)), (np.copyto, (out[2:], 2.0))])   # the parent's pool
+    ctx = multiprocessing.get_context("fork")
+    q = ctx.Queue()
+
+    def child():
+        a = np.zeros(4)
+        threads.run([(np.copyto, (a[:2], 3.0)), (np.copyto, (a[2:], 4.0))])
+        q.put(a.tolist())
+
+    p = ctx.Process(target=child)
+    p.start()
+    p.join(timeout=60)
+    alive = p.is_alive()
+    if alive:
+        p.kill()
+    assert not alive and q.get(timeout=5) == [3.0, 3.0, 4.0, 4.0]
+
+
+def test_a_k_split_over_many_threads_sums_every_part(rng):
+    """16 column blocks of a transposed view, their partial products summed by bands of rows."""
+    rows = rng.normal(size=(70, 33))                             # (N, M) rows, read as A = rows.T
+    B = rng.normal(size=(70, 9))
+    got = threads.dot(rows.T, B, 16)
+    np.testing.assert_allclose(got, rows.T @ B, rtol=1e-12, atol=1e-12)

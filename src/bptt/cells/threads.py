@@ -10,11 +10,21 @@ by rows over the same threads instead (`dot`), each row block one single-threade
 """
 from __future__ import annotations
 
+import os
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 _POOL: list = []        # [executor, its number of workers]
+
+
+def _forget_pool() -> None:
+    """In a forked child: the parent's pool threads do not exist there, so start a new pool."""
+    _POOL.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool)
 
 
 def run(jobs) -> None:
@@ -58,7 +68,7 @@ def dot(A, B, k: int) -> np.ndarray:
     edges = [K * s // k for s in range(k + 1)]
     run([(np.dot, (A[:, k0:k1], B[k0:k1], parts[i]))
          for i, (k0, k1) in enumerate(zip(edges[:-1], edges[1:]))])
-    out = parts[0]
-    for part in parts[1:]:
-        out += part
+    out = np.empty((M, N), dtype=dt)                     # the partial products summed, each
+    rows = [M * s // k for s in range(k + 1)]            # thread a band of rows
+    run([(np.sum, (parts[:, r0:r1], 0, None, out[r0:r1])) for r0, r1 in zip(rows[:-1], rows[1:])])
     return out

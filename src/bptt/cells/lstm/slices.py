@@ -34,7 +34,9 @@ from .. import cblas, threads
 from ..fastpath import SMALL_GEMM
 from .tanh32 import tanh32_inplace, tanh32_into
 
-MIN_COLUMNS = 8          # fewest batch columns a slice gets
+MIN_COLUMNS = 4          # fewest batch columns a slice gets: the per-step products run at
+                         # 83-97 GFLOP/s with 4 columns, 105-109 with 16 or 32, 60-80 with 2
+                         # (T50 H256, one core of the AMD EPYC machine, benchmarks/RESULTS.md)
 _ROW, _N, _T = cblas.ROW_MAJOR, cblas.NO_TRANS, cblas.TRANS
 _ONE, _ZERO = np.float32(1), np.float32(0)
 _HALF = np.float32(0.5)
