@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
 
-from bptt.cells import cblas
+from bptt.cells import cblas, threads
 from bptt.cells.lstm import fused, slices
 from bptt.cells.lstm import kernels as lstm_kernels
 from bptt.cells.lstm.model import LSTM
@@ -158,6 +158,8 @@ def fake_threads(monkeypatch):
 
     def fake(n):
         monkeypatch.setattr(cblas, "threads", lambda: n)
+        monkeypatch.setattr(slices, "MIN_FLOPS", 0)              # the tests' passes are tiny
+        monkeypatch.setattr(threads, "MIN_SPLIT_FLOPS", 0)
 
     yield fake
     cblas._set_threads(real)
@@ -276,9 +278,10 @@ def test_bidirectional_model_slices_too(num_layers, lengths, fake_threads, monke
     assert_same_backward(a, b, steps=(), dtype=F32)               # only last_state is defined
 
 
-def test_openblas_thread_count_is_the_same_after_a_sliced_pass(passes_seen, rng):
+def test_openblas_thread_count_is_the_same_after_a_sliced_pass(passes_seen, monkeypatch, rng):
     """With 2 real OpenBLAS threads (threadpoolctl), a model pass slices by itself and leaves
     the count at 2; a forced 3-slice pass through fused too."""
+    monkeypatch.setattr(slices, "MIN_FLOPS", 0)                     # this pass is tiny
     T, B, D, H, O = 4, 16, 5, 6, 3
     model = LSTM(D, H, O, num_layers=2, dtype=F32, seed=0)
     x, y = inputs(rng, T, B, D, O, False)
@@ -339,3 +342,13 @@ def test_count_follows_threads_and_batch_or_the_forced_value(n_threads, B, force
                                                              fake_threads):
     fake_threads(n_threads)
     assert slices.count(ids(B), layer(), True, forced) == expected
+
+
+def test_passes_too_small_for_threads_keep_the_fused_loop(fake_threads, monkeypatch):
+    """Auto slicing needs MIN_FLOPS of GEMM work in the pass (2·T·B·4H·(H+1)·3); forcing does not."""
+    fake_threads(2)
+    monkeypatch.setattr(slices, "MIN_FLOPS", 2 * 5 * 32 * 16 * 5 * 3)   # T=5, B=32, H=4: enough
+    x = np.zeros((5, 32), dtype=np.intp)
+    assert slices.count(x, layer(), True) == 2
+    assert slices.count(x[:4], layer(), True) == 0                # one step fewer: too small
+    assert slices.count(x[:4], layer(), True, 2) == 2

@@ -91,6 +91,8 @@ def jobs_seen(monkeypatch):
         run(jobs)
 
     monkeypatch.setattr(threads, "run", spy)
+    monkeypatch.setattr(threads, "MIN_SPLIT_FLOPS", 0)               # split the small test products
+    monkeypatch.setattr(threads, "MIN_SPLIT_SUM", 0)                 # and their sums
     return calls
 
 
@@ -317,9 +319,24 @@ def test_a_forked_child_runs_jobs_on_a_fresh_pool():
     assert not alive and q.get(timeout=5) == [3.0, 3.0, 4.0, 4.0]
 
 
-def test_a_k_split_over_many_threads_sums_every_part(rng):
+def test_a_k_split_over_many_threads_sums_every_part(jobs_seen, rng):
     """16 column blocks of a transposed view, their partial products summed by bands of rows."""
     rows = rng.normal(size=(70, 33))                             # (N, M) rows, read as A = rows.T
     B = rng.normal(size=(70, 9))
     got = threads.dot(rows.T, B, 16)
     np.testing.assert_allclose(got, rows.T @ B, rtol=1e-12, atol=1e-12)
+
+
+def test_small_products_stay_on_the_calling_thread(jobs_seen, monkeypatch, rng):
+    monkeypatch.setattr(threads, "MIN_SPLIT_FLOPS", 2 * 10 * 8 * 5)
+    A, B = rng.normal(size=(10, 8)), rng.normal(size=(8, 5))
+    assert np.array_equal(threads.dot(A[:9], B, 2), A[:9] @ B) and jobs_seen == []   # under
+    threads.dot(A, B, 2)
+    assert len(jobs_seen) == 1                                                      # at the bound
+
+
+def test_small_partial_sums_stay_on_the_calling_thread(jobs_seen, monkeypatch, rng):
+    monkeypatch.setattr(threads, "MIN_SPLIT_SUM", 2 * 6 * 4 + 1)    # k · M · N entries: under
+    A, B = rng.normal(size=(30, 6)).T, rng.normal(size=(30, 4))      # a transposed view: K-split
+    np.testing.assert_allclose(threads.dot(A, B, 2), A @ B, rtol=1e-12)
+    assert len(jobs_seen) == 1                                      # the products only

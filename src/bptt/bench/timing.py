@@ -18,7 +18,12 @@ def _calls_per_round(fn, round_s):
 
 def time_alternating(fns: dict, seconds: float, rounds: int = 7) -> dict:
     """Median per-call seconds of each function, timed in alternating rounds (the order rotates
-    each round). Returns {name: {"median": s, "min": s, "rounds": [per-round medians]}}."""
+    each round). Returns {name: {"median": s, "min": s, "rounds": [per-round medians]}}.
+
+    Each function's first call in a round is not timed: the threads of the function before it may
+    still be spinning (libgomp's OpenMP threads, which torch uses, spin for a few milliseconds
+    after a parallel region; measured: bptt's LSTM pass at T50 B32 H96 on 2 threads took 10.5 ms
+    right after a torch call, 6.1 ms otherwise)."""
     names = list(fns)
     per_round = seconds / (rounds * len(names))
     counts = {n: _calls_per_round(fns[n], per_round) for n in names}
@@ -30,6 +35,7 @@ def time_alternating(fns: dict, seconds: float, rounds: int = 7) -> dict:
             order = names[r % len(names):] + names[:r % len(names)]
             for n in order:
                 fn, k = fns[n], counts[n]
+                fn()                                     # untimed: the one before may still spin
                 ts = []
                 for _ in range(k):
                     t = time.perf_counter()

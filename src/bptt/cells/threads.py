@@ -16,6 +16,9 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 _POOL: list = []        # [executor, its number of workers]
+MIN_SPLIT_FLOPS = 2e7   # smaller products run on the calling thread: ≈ 0.2 ms on one core, where
+                        # handing them to the threads and back costs ≈ 0.06 ms a time
+MIN_SPLIT_SUM = 1 << 18  # partial products with fewer entries in all are summed on the calling thread
 
 
 def _forget_pool() -> None:
@@ -50,14 +53,14 @@ def run(jobs) -> None:
 
 
 def dot(A, B, k: int) -> np.ndarray:
-    """A @ B for 2-D arrays over k threads (k <= 1: np.dot). A with contiguous rows: its rows in
-    k blocks, one product each. A a transposed view (the weight gradients' ∂J/∂ĝ rows read as
+    """A @ B for 2-D arrays over k threads (k <= 1, or under MIN_SPLIT_FLOPS: np.dot). A with
+    contiguous rows: its rows in k blocks, one product each. A a transposed view (the weight gradients' ∂J/∂ĝ rows read as
     (4H, N)): its columns in k blocks, products of the matching rows of B, then summed; a row
     block of such a view multiplies at half OpenBLAS's rate (8.7 ms for half of ∂J/∂R's
     (1024, 1600) @ (1600, 256), 9.4 ms for all of it, one thread)."""
     (M, K), N = A.shape, B.shape[1]
     dt = np.result_type(A, B)
-    if k <= 1 or min(M, K) < k:
+    if k <= 1 or min(M, K) < k or 2 * M * K * N < MIN_SPLIT_FLOPS:
         return np.dot(A, B)
     if A.strides[1] == A.itemsize:
         out = np.empty((M, N), dtype=dt)
@@ -69,6 +72,8 @@ def dot(A, B, k: int) -> np.ndarray:
     run([(np.dot, (A[:, k0:k1], B[k0:k1], parts[i]))
          for i, (k0, k1) in enumerate(zip(edges[:-1], edges[1:]))])
     out = np.empty((M, N), dtype=dt)                     # the partial products summed, each
-    rows = [M * s // k for s in range(k + 1)]            # thread a band of rows
+    rows = [M * s // k for s in range(k + 1)]            # thread a band of rows (a small sum
+    if parts.size < MIN_SPLIT_SUM:                       # here: cheaper than a hand-over)
+        return np.sum(parts, axis=0, out=out)
     run([(np.sum, (parts[:, r0:r1], 0, None, out[r0:r1])) for r0, r1 in zip(rows[:-1], rows[1:])])
     return out

@@ -337,8 +337,12 @@ def _backward(dO, passes, params, numba, k):
     dO2 = dO.reshape(N, O)
     grads = {"V": threads.dot(dO2.T, Y_top.reshape(N, H), k),   # Σ_t ∂J/∂o(t) y(t)ᵀ
              "c": dO2.sum(axis=0)}                               # Σ_t ∂J/∂o(t)
-    dY = np.matmul(params["V"].T, dO.transpose(0, 2, 1))   # Vᵀ ∂J/∂o(t), feature-major (T, H, B)
-    feature_major = True
+    if k:                                                # Vᵀ ∂J/∂o(t): batch-major (T, B, H) in one
+        dY = threads.dot(dO2, params["V"], k).reshape(T, B, H)   # product over k threads (the
+        feature_major = False                            # slices read either layout), else
+    else:                                                # feature-major (T, H, B) for the loop
+        dY = np.matmul(params["V"].T, dO.transpose(0, 2, 1))
+        feature_major = True
     L = len(passes)
     dh0, dc0 = [None] * L, [None] * L
     for layer in reversed(range(L)):

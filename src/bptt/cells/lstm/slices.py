@@ -37,6 +37,10 @@ from .tanh32 import tanh32_inplace, tanh32_into
 MIN_COLUMNS = 4          # fewest batch columns a slice gets: the per-step products run at
                          # 83-97 GFLOP/s with 4 columns, 105-109 with 16 or 32, 60-80 with 2
                          # (T50 H256, one core of the AMD EPYC machine, benchmarks/RESULTS.md)
+MIN_FLOPS = 6e7          # fewest GEMM flops of a layer's pass, 2·T·B·4H·(H+1)·3, for slicing by
+                         # itself: handing work to the threads costs ≈ 60 µs a time, ≈ 1 ms a pass
+                         # (2 threads, T50 B32: H32, 4e7 flops, 2.5 ms sliced, 2.1 fused; H48,
+                         # 9e7 flops, 3.5 sliced, 4.0 fused)
 _ROW, _N, _T = cblas.ROW_MAJOR, cblas.NO_TRANS, cblas.TRANS
 _ONE, _ZERO = np.float32(1), np.float32(0)
 _HALF = np.float32(0.5)
@@ -159,14 +163,18 @@ class SlicedPass(NamedTuple):
 
 def count(x, fl, jit: bool, slices=None) -> int:
     """How many slices a layer's pass runs in: 0 for the fused path. slices None: OpenBLAS's
-    threads, at most B // MIN_COLUMNS, and 0 when that is under 2, when the numba kernels are
-    off (jit False: no numba, or peepholes), without NumPy's OpenBLAS, or for float64.
+    threads, at most B // MIN_COLUMNS, and 0 when that is under 2, when the pass is smaller than
+    MIN_FLOPS, when the numba kernels are off (jit False: no numba, or peepholes), without
+    NumPy's OpenBLAS, or for float64.
     An int forces that many (1 included; 0 none), at most B. BPTT_SLICES=0 turns slicing off."""
     B = x.shape[1]
     if slices == 0 or not (jit and cblas.AVAILABLE and fl.RT.dtype == np.float32 and B > 0):
         return 0
     if slices is None:
         if os.environ.get("BPTT_SLICES", "1") == "0":
+            return 0
+        T, H = x.shape[0], fl.RT.shape[0]
+        if 2 * T * B * 4 * H * (H + 1) * 3 < MIN_FLOPS:
             return 0
         k = min(cblas.threads(), B // MIN_COLUMNS)
         return k if k >= 2 else 0
