@@ -72,7 +72,8 @@ ONE_HOT_MAX = 256    # NumPy path, token ids: ∂J/∂W as a GEMM with the one-h
 class FusedLayer(NamedTuple):
     W: np.ndarray            # (4H, D) [W_z; W_i; W_f; W_o], for ∂J/∂x
     RT: np.ndarray           # (H, 4H) Rᵀ, contiguous, for Σ_g R_gᵀ ∂J/∂ĝ
-    WsT: np.ndarray          # (D, 4H) Wᵀ with the i, f, o columns halved, contiguous
+    Ws: np.ndarray           # (4H, D) W with the i, f, o rows halved: the forward's (and the
+                             # token ids' table, whose columns the steps look up)
     Rbs: np.ndarray          # (4H, H+1) [R | b] with the i, f, o rows halved
     p: Optional[np.ndarray]  # (3, H) [p_i, p_f, p_o] or None
 
@@ -101,17 +102,17 @@ def fuse(params: dict, layer: int) -> FusedLayer:
     p = layer_params(params, layer)
     H, D = p["W_z"].shape
     dt = p["W_z"].dtype
-    W, WsT = np.empty((4 * H, D), dtype=dt), np.empty((D, 4 * H), dtype=dt)
+    W, Ws = np.empty((4 * H, D), dtype=dt), np.empty((4 * H, D), dtype=dt)
     RT, Rbs = np.empty((H, 4 * H), dtype=dt), np.empty((4 * H, H + 1), dtype=dt)
     for k, g in enumerate(GATES):
         rows, s = slice(k * H, (k + 1) * H), dt.type(1 if g == "z" else 0.5)   # ẑ whole; î, f̂, ô halved
         W[rows] = p[f"W_{g}"]
-        np.multiply(p[f"W_{g}"].T, s, out=WsT[:, rows])
+        np.multiply(p[f"W_{g}"], s, out=Ws[rows])
         RT[:, rows] = p[f"R_{g}"].T
         np.multiply(p[f"R_{g}"], s, out=Rbs[rows, :H])
         np.multiply(p[f"b_{g}"], s, out=Rbs[rows, H])
     peep = np.stack([p["p_i"], p["p_f"], p["p_o"]]) if "p_i" in p else None   # (3, H)
-    return FusedLayer(W, RT, WsT, Rbs, peep)
+    return FusedLayer(W, RT, Ws, Rbs, peep)
 
 
 def input_projection(x, fl: FusedLayer, Gf):
@@ -119,7 +120,7 @@ def input_projection(x, fl: FusedLayer, Gf):
     one GEMM Ws Xᵀ (4H, N), then its columns (t, b) moved to Gf[t] in blocks of B (a plain
     transposed copy of (T, B, 4H) rows runs 4 KiB strides: 3.5 ms against 0.4 ms at T50 B32 H256)."""
     T, B = x.shape[:2]
-    P = np.dot(fl.WsT.T, x.reshape(T * B, -1).T)                     # Ws Xᵀ            (4H, N)
+    P = np.dot(fl.Ws, x.reshape(T * B, -1).T)                        # Ws Xᵀ            (4H, N)
     np.copyto(Gf, P.reshape(-1, T, B).transpose(1, 0, 2))            #                  (T, 4H, B)
 
 
@@ -160,13 +161,13 @@ def layer_forward(x, y0, c0, fl: FusedLayer, numba: Optional[bool] = None, slice
     jit = use_kernels(numba, fl)
     ids = None                                                        # token ids, looked up per step
     if x.dtype.kind in "iu":
-        ids = check_ids(x, fl.WsT.shape[0])
+        ids = check_ids(x, fl.Ws.shape[1])
     k = sliced.count(x, fl, jit, slices)
     if k:
         return sliced.layer_forward(x if ids is None else ids, y0, c0, fl, k)
     Gf = np.empty((T, 4 * H, B), dtype=dt)
     if ids is not None:
-        tableT = np.ascontiguousarray(fl.WsT.T)                       # (4H, D)
+        tableT = fl.Ws                                                # (4H, D)
     else:
         input_projection(x, fl, Gf)                                   # W x(t) for all t   (T, 4H, B)
     Y1 = np.empty((T + 1, H + 1, B), dtype=dt)                        # [y(t−1); 1]
@@ -207,9 +208,10 @@ def layer_backward(dY, lp: LayerPass, numba: Optional[bool] = None, feature_majo
     ∂J/∂ĝ = [∂J/∂ẑ; ∂J/∂î; ∂J/∂f̂; ∂J/∂ô], one column per position (t, b) (C- or F-ordered); the
     state errors are (B, H)."""
     if isinstance(lp, sliced.SlicedPass):
-        rows, dy0, dc0 = sliced.layer_backward(dY, lp, feature_major)   # ∂J/∂ĝ rows (T, B, 4H)
-        dG = rows.reshape(-1, rows.shape[2]).T
-        return dG, dy0, dc0, weight_gradients(lp.x, dG, lp.Ys, lp.fl, True, True, len(lp.slices))
+        rows, dy0, dc0, db, dW = sliced.layer_backward(dY, lp, feature_major)   # ∂J/∂ĝ rows
+        dG = rows.reshape(-1, rows.shape[2]).T                                    # (4H, N)
+        return dG, dy0, dc0, weight_gradients(lp.x, dG, lp.Ys, lp.fl, True, True, len(lp.slices),
+                                              db, dW)
     Gf, Ys, Cf, TCf, fl = lp.Gf, lp.Ys, lp.Cf, lp.TCf, lp.fl
     T, H4, B = Gf.shape
     H, N, D, dt = H4 // 4, T * B, fl.W.shape[1], Gf.dtype
@@ -248,25 +250,28 @@ def layer_backward(dY, lp: LayerPass, numba: Optional[bool] = None, feature_majo
     return dG, np.ascontiguousarray(dy_rec.T), np.ascontiguousarray(carry.T), grads
 
 
-def weight_gradients(x, dG, Ys, fl: FusedLayer, rows: bool, jit: bool, k: int = 0) -> dict:
+def weight_gradients(x, dG, Ys, fl: FusedLayer, rows: bool, jit: bool, k: int = 0, db=None,
+                     dW=None) -> dict:
     """∂J/∂W, ∂J/∂R, ∂J/∂b under the layer's plain names ("W_z", ...) from ∂J/∂ĝ dG (4H, N) (rows:
     a transposed view of (N, 4H) rows), x the layer's input and Ys its (T+1, B, H) outputs. k > 1:
-    the products split over k of bptt's threads (a sliced pass)."""
+    the products split over k of bptt's threads (a sliced pass). db, dW: already summed (the
+    slices do), else computed here."""
     H4, N = dG.shape
     H, D = H4 // 4, fl.W.shape[1]
     ids = x.dtype.kind in "iu"
     if ids and not rows:                                 # one GEMM for ∂J/∂R, ∂J/∂b and ∂J/∂W
         dR, db, dW = joint_token_gradients(x, dG, Ys, D)
     else:
-        if ids:
+        if dW is None and ids:
             dW = token_weight_gradient(x, dG, D, jit)
-        else:
+        elif dW is None:
             dW = threads.dot(dG, x.reshape(N, D), k)     # Σ_t ∂J/∂ĝ(t) x(t)ᵀ              (4H, D)
         dR = threads.dot(dG, Ys[:-1].reshape(N, H), k)   # Σ_t ∂J/∂ĝ(t) y(t−1)ᵀ            (4H, H)
-        db = dG.sum(axis=1)                              # Σ_t ∂J/∂ĝ(t)                    (4H,)
+        if db is None:
+            db = dG.sum(axis=1)                          # Σ_t ∂J/∂ĝ(t)                    (4H,)
     grads = {}
-    for k, g in enumerate(GATES):
-        r = slice(k * H, (k + 1) * H)
+    for q, g in enumerate(GATES):
+        r = slice(q * H, (q + 1) * H)
         grads[f"W_{g}"], grads[f"R_{g}"], grads[f"b_{g}"] = dW[r], dR[r], db[r]
     return grads
 

@@ -108,12 +108,16 @@ def forward_x(sgemm, Rbs, Ws, x, b0, G, Y1, C, TC, Ys, Cs, rows, rows_x):
         _tail(g, C[t], C[t + 1], TC[t], Y1[t + 1], Ys[t + 1], Cs[t + 1], b0)
 
 
-def backward(sgemm, RT, dY, feature_major, b0, G, C, TC, dG, dy_rec, carry, dy_out, rows):
+def backward(sgemm, RT, dY, feature_major, b0, G, C, TC, dG, dy_rec, carry, dy_out, rows, ids,
+             dWT, db):
     """BPTT through one slice. dY: the outside errors, (T, H, B) with feature_major, else
-    (T, B, H). G becomes ∂J/∂ĝ, copied into dG's rows (T, B, 4H). dy_rec, carry (H, n): zeros in,
-    Σ_g R_gᵀ ∂J/∂ĝ(0) and the part of ∂J/∂c(−1) out. dy_out (H, n): scratch."""
+    (T, B, H). G becomes ∂J/∂ĝ, copied into dG's rows (T, B, 4H) and summed into the slice's
+    db (4H,) and, for token ids (T, n) (else an empty array), into the rows ids of its dWT
+    (D, 4H): its part of ∂J/∂b and ∂J/∂Wᵀ. dy_rec, carry (H, n): zeros in, Σ_g R_gᵀ ∂J/∂ĝ(0) and
+    the part of ∂J/∂c(−1) out. dy_out (H, n): scratch."""
     T, H4, n = G.shape
     H = H4 // 4
+    tokens = ids.shape[0] > 0
     for t in range(T - 1, -1, -1):
         if feature_major:
             for h in range(H):
@@ -127,8 +131,15 @@ def backward(sgemm, RT, dY, feature_major, b0, G, C, TC, dG, dy_rec, carry, dy_o
         kernels.cell_backward_nb(dy_rec, dy_out, g, TC[t], C[t], carry)
         _gemm(sgemm, RT, g, dy_rec, rows, _ZERO)          # Σ_g R_gᵀ ∂J/∂ĝ(t)   (H, 4H) @ (4H, n)
         for j in range(n):
+            row = dG[t, b0 + j]
             for r in range(H4):
-                dG[t, b0 + j, r] = g[r, j]
+                row[r] = g[r, j]
+            for r in range(H4):
+                db[r] += row[r]
+            if tokens:
+                w = dWT[ids[t, j]]
+                for r in range(H4):
+                    w[r] += row[r]
 
 
 if kernels.AVAILABLE:
@@ -144,6 +155,7 @@ class Slice(NamedTuple):
     G: np.ndarray        # (T, 4H, n) the gates, then ∂J/∂ĝ after backward
     C: np.ndarray        # (T+1, H, n)
     TC: np.ndarray       # (T, H, n)
+    ids: np.ndarray      # (T, n) the slice's token ids (unsigned), or (0, 0) for float inputs
 
 
 class SlicedPass(NamedTuple):
@@ -208,7 +220,7 @@ def layer_forward(x, y0, c0, fl, k: int) -> SlicedPass:
     Ys, Cs = np.empty((T + 1, B, H), dtype=dt), np.empty((T + 1, B, H), dtype=dt)
     Ys[0], Cs[0] = y0, c0
     ids = x.dtype.kind in "iu"
-    Ws = np.ascontiguousarray(fl.WsT.T)                            # (4H, D), i, f, o halved
+    Ws = fl.Ws                                                     # (4H, D), i, f, o halved
     if not ids:
         x = np.ascontiguousarray(x, dtype=dt)
     slices, jobs = [], []
@@ -221,10 +233,10 @@ def layer_forward(x, y0, c0, fl, k: int) -> SlicedPass:
         C = np.empty((T + 1, H, n), dtype=dt)
         C[0] = c0[b0:b1].T
         TC = np.empty((T, H, n), dtype=dt)
-        slices.append(Slice(b0, G, C, TC))
+        it = np.ascontiguousarray(x[:, b0:b1], dtype=np.uintp) if ids else np.empty((0, 0), np.uintp)
+        slices.append(Slice(b0, G, C, TC, it))
         rows = _rows(4 * H, K, n)
         if ids:
-            it = np.ascontiguousarray(x[:, b0:b1], dtype=np.uintp)
             jobs.append((forward_ids, (cblas.SGEMM, fl.Rbs, Ws, it, b0, G, Y1, C, TC, Ys, Cs, rows)))
         else:
             rows_x = _rows(4 * H, x.shape[2], n)
@@ -237,21 +249,29 @@ def layer_forward(x, y0, c0, fl, k: int) -> SlicedPass:
 def layer_backward(dY, sp: SlicedPass, feature_major: bool):
     """BPTT through a sliced layer. dY (T, B, H), or (T, H, B) with feature_major.
 
-    Returns (dG (T, B, 4H) the ∂J/∂ĝ rows, ∂J/∂y(−1), ∂J/∂c(−1) (B, H))."""
+    Returns (dG (T, B, 4H) the ∂J/∂ĝ rows, ∂J/∂y(−1), ∂J/∂c(−1) (B, H), ∂J/∂b (4H,), and ∂J/∂W
+    (4H, D) for token ids, else None): the slices sum their parts of ∂J/∂b and of a token
+    layer's ∂J/∂W as they go, on their threads."""
     T, B, H = sp.Ys.shape[0] - 1, sp.Ys.shape[1], sp.Ys.shape[2]
     dt = sp.Ys.dtype
     dY = np.ascontiguousarray(dY, dtype=dt)
     dG = np.empty((T, B, 4 * H), dtype=dt)
     dy0, dc0 = np.empty((B, H), dtype=dt), np.empty((B, H), dtype=dt)
+    tokens = sp.x.dtype.kind in "iu"
+    D = sp.fl.Ws.shape[1]
     outs, jobs = [], []
     for s in sp.slices:
         n = s.G.shape[2]
         dy_rec, carry = np.zeros((H, n), dtype=dt), np.zeros((H, n), dtype=dt)
-        outs.append((s.b0, dy_rec, carry))
+        db, dWT = np.zeros(4 * H, dtype=dt), np.zeros((D if tokens else 0, 4 * H), dtype=dt)
+        outs.append((s.b0, dy_rec, carry, db, dWT))
         jobs.append((backward, (cblas.SGEMM, sp.fl.RT, dY, feature_major, s.b0, s.G, s.C, s.TC, dG,
-                                dy_rec, carry, np.empty((H, n), dtype=dt), _rows(H, 4 * H, n))))
+                                dy_rec, carry, np.empty((H, n), dtype=dt), _rows(H, 4 * H, n),
+                                s.ids, dWT, db)))
     _run(jobs)
-    for b0, dy_rec, carry in outs:
+    for b0, dy_rec, carry, _, _ in outs:
         dy0[b0:b0 + dy_rec.shape[1]] = dy_rec.T
         dc0[b0:b0 + carry.shape[1]] = carry.T
-    return dG, dy0, dc0
+    db = np.sum([o[3] for o in outs], axis=0, dtype=dt)
+    dW = np.ascontiguousarray(np.sum([o[4] for o in outs], axis=0, dtype=dt).T) if tokens else None
+    return dG, dy0, dc0, db, dW
