@@ -167,15 +167,16 @@ def fake_threads(monkeypatch):
 
 @pytest.fixture
 def passes_seen(monkeypatch):
-    """The pass types of every fused.forward call the model makes."""
-    seen, forward = [], fused.forward
+    """The pass types of every forward through the layers the model makes (fused.forward and
+    fused.loss_and_backward both run them through fused._layers_forward)."""
+    seen, layers_forward = [], fused._layers_forward
 
     def spy(*args, **kwargs):
-        passes, O = forward(*args, **kwargs)
+        passes = layers_forward(*args, **kwargs)
         seen.append([len(p.slices) if isinstance(p, slices.SlicedPass) else 0 for p in passes])
-        return passes, O
+        return passes
 
-    monkeypatch.setattr(fused, "forward", spy)
+    monkeypatch.setattr(fused, "_layers_forward", spy)
     return seen
 
 

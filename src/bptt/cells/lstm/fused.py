@@ -63,6 +63,8 @@ import numpy as np
 from . import kernels as kernels
 from . import slices as sliced
 from .. import cblas, threads
+from ..head import head_backward
+from ...nn.losses import MeanPooled, loss_and_error
 from ..fastpath import row_blocks, token_gradient
 from .reference import GATES, key, layer_params
 
@@ -311,17 +313,46 @@ def forward(x, h0, c0, params, num_layers, numba: Optional[bool] = None, slices=
     Returns (passes, O): passes[l] the LayerPass (or SlicedPass) of layer l, O the logits (T, B, O)."""
     fl = fuse(params, 0)
     k = sliced.count(x, fl, use_kernels(numba, fl), slices)
-    passes, inp = [], x
     with cblas.one_thread() if k else contextlib.nullcontext():
-        for layer in range(num_layers):
-            lp = layer_forward(inp, h0[layer], c0[layer], fl if layer == 0 else fuse(params, layer),
-                               numba, k)
-            passes.append(lp)
-            inp = lp.Ys[1:]                              # layer l's y(t) is layer l+1's x(t)
-        T, B, H = inp.shape
-        O = threads.dot(inp.reshape(T * B, H), params["V"].T, k).reshape(T, B, -1)   # V y(t), all t
+        passes = _layers_forward(x, h0, c0, params, num_layers, numba, k, fl)
+        Y = passes[-1].Ys[1:]
+        T, B, H = Y.shape
+        O = threads.dot(Y.reshape(T * B, H), params["V"].T, k).reshape(T, B, -1)   # V y(t), all t
     O += params["c"]                                     # o(t) = c + V y(t)
     return passes, O
+
+
+def _layers_forward(x, h0, c0, params, num_layers, numba, k, fl):
+    passes, inp = [], x
+    for layer in range(num_layers):
+        lp = layer_forward(inp, h0[layer], c0[layer], fl if layer == 0 else fuse(params, layer),
+                           numba, k)
+        passes.append(lp)
+        inp = lp.Ys[1:]                                  # layer l's y(t) is layer l+1's x(t)
+    return passes
+
+
+def loss_and_backward(x, h0, c0, params, num_layers, output: str, y, weight,
+                      numba: Optional[bool] = None):
+    """Forward, the loss J = Σ weight·L (`bptt.nn.losses.loss_and_error`) and full BPTT in one
+    call. A sliced pass (see `forward`) runs the output layer and the loss in bands of positions
+    on bptt's threads between the layers' forward and their BPTT (`bptt.cells.head`), unless the
+    loss is pooled over time.
+
+    Returns (J, passes, dx or None, ∂J/∂h0, ∂J/∂c0 (num_layers, B, H), grads keyed like params)."""
+    fl = fuse(params, 0)
+    k = sliced.count(x, fl, use_kernels(numba, fl), None)
+    if not k or isinstance(y, MeanPooled):
+        passes, o = forward(x, h0, c0, params, num_layers, numba, k)
+        J, _, do = loss_and_error(output, o, y, weight)
+        return (J, passes) + backward(do, passes, params, numba)
+    with cblas.one_thread():
+        passes = _layers_forward(x, h0, c0, params, num_layers, numba, k, fl)
+        J, dY, dV, dc = head_backward(passes[-1].Ys[1:], params["V"], params["c"], output, y,
+                                      weight, k)
+        dx, dh0, dc0, grads = _layers_backward(dY, False, passes, params, numba, k)
+    grads["V"], grads["c"] = dV, dc
+    return J, passes, dx, dh0, dc0, {name: grads[name] for name in params}
 
 
 def backward(dO, passes, params, numba: Optional[bool] = None):
@@ -331,25 +362,25 @@ def backward(dO, passes, params, numba: Optional[bool] = None):
     Returns (dx or None, ∂J/∂h0, ∂J/∂c0 (num_layers, B, H), grads keyed like params)."""
     k = len(passes[0].slices) if isinstance(passes[0], sliced.SlicedPass) else 0
     with cblas.one_thread() if k else contextlib.nullcontext():
-        return _backward(dO, passes, params, numba, k)
+        T, B, O = dO.shape
+        Y_top = passes[-1].Ys[1:]
+        H = Y_top.shape[-1]
+        dO2 = dO.reshape(T * B, O)
+        if k:                                            # Vᵀ ∂J/∂o(t): batch-major (T, B, H) in one
+            dY = threads.dot(dO2, params["V"], k).reshape(T, B, H)   # product over k threads
+        else:                                            # (the slices read either layout), else
+            dY = np.matmul(params["V"].T, dO.transpose(0, 2, 1))     # feature-major (T, H, B)
+        dx, dh0, dc0, grads = _layers_backward(dY, not k, passes, params, numba, k)
+        grads["V"] = threads.dot(dO2.T, Y_top.reshape(T * B, H), k)  # Σ_t ∂J/∂o(t) y(t)ᵀ
+    grads["c"] = dO2.sum(axis=0)                                     # Σ_t ∂J/∂o(t)
+    return dx, dh0, dc0, {name: grads[name] for name in params}
 
 
-def _backward(dO, passes, params, numba, k):
-    T, B, O = dO.shape
-    Y_top = passes[-1].Ys[1:]
-    H = Y_top.shape[-1]
-    N = T * B
-    dO2 = dO.reshape(N, O)
-    grads = {"V": threads.dot(dO2.T, Y_top.reshape(N, H), k),   # Σ_t ∂J/∂o(t) y(t)ᵀ
-             "c": dO2.sum(axis=0)}                               # Σ_t ∂J/∂o(t)
-    if k:                                                # Vᵀ ∂J/∂o(t): batch-major (T, B, H) in one
-        dY = threads.dot(dO2, params["V"], k).reshape(T, B, H)   # product over k threads (the
-        feature_major = False                            # slices read either layout), else
-    else:                                                # feature-major (T, H, B) for the loop
-        dY = np.matmul(params["V"].T, dO.transpose(0, 2, 1))
-        feature_major = True
+def _layers_backward(dY, feature_major, passes, params, numba, k):
+    """BPTT through every layer, top first, from the top's outside errors dY. Returns (dx or
+    None, ∂J/∂h0, ∂J/∂c0, the layers' grads)."""
     L = len(passes)
-    dh0, dc0 = [None] * L, [None] * L
+    dh0, dc0, grads = [None] * L, [None] * L, {}
     for layer in reversed(range(L)):
         lp = passes[layer]
         dG, dh0[layer], dc0[layer], g = layer_backward(dY, lp, numba, feature_major)
@@ -358,4 +389,4 @@ def _backward(dO, passes, params, numba, k):
             dY = threads.dot(dG.T, lp.fl.W, k).reshape(lp.x.shape)  # error of the layer below, or ∂J/∂x
             feature_major = False
     dx = dY if passes[0].x.dtype.kind not in "iu" else None
-    return dx, np.stack(dh0), np.stack(dc0), {k: grads[k] for k in params}
+    return dx, np.stack(dh0), np.stack(dc0), grads

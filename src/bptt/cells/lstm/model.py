@@ -241,10 +241,9 @@ class LSTM(RecurrentModel):
             dx, dh0, dc0, grads, _, _ = lstm_reference.sequence_backward(do, layers, self.params)
             ys, cs = [Y for Y, _, _ in layers], [C for _, C, _ in layers]
         else:
-            passes, o = lstm_fused.forward(x, h0, c0, self.params, self.num_layers)
-            loss, _, do = loss_and_error(self.output, o, y, weight)
+            loss, passes, dx, dh0, dc0, grads = lstm_fused.loss_and_backward(
+                x, h0, c0, self.params, self.num_layers, self.output, y, weight)
             ys, cs = [p.Ys[1:] for p in passes], [p.Cs[1:] for p in passes]
-            dx, dh0, dc0, grads = lstm_fused.backward(do, passes, self.params)
         return LSTMBackward(loss, grads, self._public(dh0, dc0), dx, ys, cs)
 
     def _trace(self, x, y, h0, mask, max_bytes):
