@@ -10,7 +10,9 @@ backward, the same weights). "sliced" is bptt as it runs by default (in batch sl
 more BLAS threads), "fused" the same call with BPTT_SLICES=0 (the fused loop, OpenBLAS threading
 each per-step product). On a machine shared with other work the times move from one measurement
 to the next, so each configuration is measured in `repeats` rounds, every side alternating inside
-a round (bptt.bench.timing.time_alternating); the ratios reported are the medians of the rounds'
+a round (bptt.bench.timing.time_alternating, with a 0.2 s pause before each side's turn on 2+
+threads, so that threads still spinning from the side before — OpenBLAS's spin ~0.1 s after the
+fused loop's threaded products — have parked); the ratios reported are the medians of the rounds'
 ratios, with their smallest and largest. Records the CPU and the BLAS kernel (threadpoolctl).
 """
 from __future__ import annotations
@@ -64,7 +66,7 @@ def measure(configs=None, threads=(1, 2), repeats: int = 5, seconds: float = 3.0
                     fns["fused"] = slices_off(bptt_backward(c))
                 ms = {k: [] for k in fns}
                 for r in range(repeats):
-                    res = time_alternating(fns, seconds * len(fns) / 2)
+                    res = time_alternating(fns, seconds * len(fns) / 2, settle=0.2 if n > 1 else 0.0)
                     for k in fns:
                         ms[k].append(res[k]["median"] * 1e3)
                     log(f"{n} thread(s) round {r + 1}/{repeats} {c.name}: " +

@@ -24,3 +24,13 @@ def test_each_round_times_every_function_after_one_untimed_call(monkeypatch):
     assert len(res["a"]["rounds"]) == len(res["b"]["rounds"]) == 3
     assert res["a"]["median"] == pytest.approx(1.0) and res["b"]["median"] == pytest.approx(1.0)
     assert res["a"]["min"] == pytest.approx(1.0)
+
+
+def test_settle_sleeps_before_each_turn(monkeypatch):
+    sleeps = []
+    monkeypatch.setattr(timing.time, "sleep", sleeps.append)
+    timing.time_alternating({"a": lambda: None, "b": lambda: None}, seconds=0.01, rounds=3, settle=0.2)
+    assert sleeps == [0.2] * 6                                      # 2 functions × 3 rounds
+    sleeps.clear()
+    timing.time_alternating({"a": lambda: None}, seconds=0.01, rounds=2)
+    assert sleeps == []

@@ -21,7 +21,10 @@ sides, copied with `bptt.to_torch`):
 
 Definitions:
 - time: the median over 7 rounds of each round's median per-call time; the order of the sides
-  rotates from round to round; Python's gc is off while timing.
+  rotates from round to round; Python's gc is off while timing; each side's first call in a
+  round is not timed, and on 2+ threads each side's turn starts after a 0.2 s pause (threads
+  still spinning from the other side — OpenBLAS's for ~0.1 s, torch's OpenMP's for a few ms —
+  would take its cores).
 - steps/s: sequence steps per second, T·B / time (characters per second for a char model).
 - GFLOP: the GEMM flops of the model's own math, the same count for both sides, N = T·B, G = 1
   (RNN), 3 (GRU) or 4 (LSTM):  2N·(3·G·H² + 3·H·O) + [float inputs] 2N·2·G·H·D. That is, forward
@@ -46,6 +49,8 @@ from pathlib import Path
 import numpy as np
 
 from .timing import time_alternating  # noqa: F401  (re-exported for callers)
+
+SETTLE_S = 0.2    # on 2+ threads, a pause before each side's turn in a round (timing.time_alternating)
 from .work import (CONFIGS, MINCHAR_TARGET, PEAK_SHAPE,  # noqa: F401  (make_model re-exported)
                          Config, bptt_backward, bptt_train_step, executed_flops,
                          gemm_flops, lstm_class, make_model, torch_backward,
@@ -175,13 +180,15 @@ def run_bench(configs=None, threads=(1, 2), seconds: float = 3.0, train_step: bo
         for n in threads:
             peak = result["peak_gflops"][str(n)]
             with _Threads(n):
-                t = time_alternating({"bptt": bptt_backward(c), "torch": torch_backward(c)}, seconds)
+                settle = SETTLE_S if n > 1 else 0.0          # spinning BLAS/OpenMP threads park
+                t = time_alternating({"bptt": bptt_backward(c), "torch": torch_backward(c)}, seconds,
+                                     settle=settle)
                 row = _pair_row(c, n, t, peak, "fwd+bptt")
                 result["results"].append(row)
                 log(_format_row(row))
                 if train_step:
                     t = time_alternating({"bptt": bptt_train_step(c), "torch": torch_train_step(c)},
-                                         seconds)
+                                         seconds, settle=settle)
                     row = _pair_row(c, n, t, peak, "train step")
                     result["train_step"].append(row)
                     log(_format_row(row))
