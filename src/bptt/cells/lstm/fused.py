@@ -51,7 +51,8 @@ with NumPy, ≈ 33 ms with the numba kernels, of which the GEMMs run at the mach
 (≈ 97 GFLOP/s): the 100 per-step products ≈ 17 ms, ∂J/∂R ≈ 8.5 ms, the output layer ≈ 1.6 ms. The
 rest, NumPy path: ∂J/∂W's one-hot columns in the joint GEMM ≈ 2.2 ms (the numba scatter-add
 ≈ 0.5 ms), the tanh of the forward ≈ 1 ms, ≈ 24 other ufunc calls per step ≈ 2 ms, the (T, 4H, B)
-→ (4H, N) copy ≈ 0.4 ms. torch.nn.LSTM (oneDNN) on the same work: 42-47 ms in the same process.
+→ (4H, N) copy ≈ 0.4 ms. torch.nn.LSTM (oneDNN) on the same work: 38-40 ms in the same process
+(42-47 ms before bptt's malloc setting stopped slowing it: `bptt.cells.fastpath`).
 """
 from __future__ import annotations
 
