@@ -4,14 +4,16 @@ The recurrence is independent across the batch: slice s, a block of the batch's 
 the whole sequence, forward and then BPTT, on its own thread, in one numba kernel with no Python
 between steps. (A split driven from Python hands the GIL over at every call of every step, and
 is slower than one thread: benchmarks/RESULTS.md.) `bptt.cells.lstm.fused` decides when to use
-it and does the rest of the pass (the output layer, the weight gradients after the slices join).
+it and does the rest of the pass (the output layer and the loss, `bptt.cells.head`; ∂J/∂R and a
+lower layer's errors after the slices join).
 
 Dimension letters as in `bptt.cells.lstm.fused`; n the slice's columns, K = H + 1. Each slice
 owns contiguous feature-major buffers: G (T, 4H, n) the gates, then ∂J/∂ĝ; Y1 (T+1, K, n)
 [y(t−1); 1] (the per-step product's right factor); C (T+1, H, n) the cells, C[0] = c(−1);
 TC (T, H, n) tanh(c(t)). The slices write disjoint rows of the shared batch-major arrays Ys
-(T+1, B, H) = y(t), Cs (T+1, B, H) = c(t) and dG (T, B, 4H) = ∂J/∂ĝ, which the weight gradients
-read after the join in one GEMM on every thread, as the fused path does.
+(T+1, B, H) = y(t), Cs (T+1, B, H) = c(t) and dG (T, B, 4H) = ∂J/∂ĝ, which ∂J/∂R reads after
+the join in one product split over the threads; each slice also sums its own part of ∂J/∂b and,
+for token ids, of ∂J/∂W (added up after the join).
 
 Per step, forward: ĝ = [R | b] [y(t−1); 1] (+ W x(t) for float inputs, or the table's columns
 for token ids), the pointwise equations (`bptt.cells.lstm.kernels`) with `bptt.cells.lstm.tanh32`
