@@ -340,3 +340,27 @@ def test_small_partial_sums_stay_on_the_calling_thread(jobs_seen, monkeypatch, r
     A, B = rng.normal(size=(30, 6)).T, rng.normal(size=(30, 4))      # a transposed view: K-split
     np.testing.assert_allclose(threads.dot(A, B, 2), A @ B, rtol=1e-12)
     assert len(jobs_seen) == 1                                      # the products only
+
+
+def test_callers_on_several_threads_share_the_pool_safely():
+    """Two Python threads running jobs at once, one of them needing a bigger pool than the other
+    made: every job runs, none is refused by a pool being replaced."""
+    import threading as th
+
+    results, errors = {}, []
+
+    def caller(name, k):
+        try:
+            for i in range(30):
+                out = np.zeros(k)
+                threads.run([(np.copyto, (out[j:j + 1], float(j + i))) for j in range(k)])
+                results[(name, i)] = out.tolist() == [float(j + i) for j in range(k)]
+        except Exception as e:                                    # pragma: no cover - reported below
+            errors.append(e)
+
+    ts = [th.Thread(target=caller, args=("a", 2)), th.Thread(target=caller, args=("b", 5))]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(timeout=60)
+    assert errors == [] and len(results) == 60 and all(results.values())

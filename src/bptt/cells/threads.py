@@ -11,11 +11,13 @@ by rows over the same threads instead (`dot`), each row block one single-threade
 from __future__ import annotations
 
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 _POOL: list = []        # [executor, its number of workers]
+_LOCK = threading.Lock()
 MIN_SPLIT_FLOPS = 2e7   # smaller products run on the calling thread: ≈ 0.2 ms on one core, where
                         # handing them to the threads and back costs ≈ 0.06 ms a time
 MIN_SPLIT_SUM = 1 << 18  # partial products with fewer entries in all are summed on the calling thread
@@ -38,11 +40,12 @@ def run(jobs) -> None:
         jobs[0][0](*jobs[0][1])
         return
     extra = len(jobs) - 1
-    if not _POOL or _POOL[1] < extra:
-        if _POOL:
-            _POOL[0].shutdown(wait=True)
-        _POOL[:] = [ThreadPoolExecutor(extra, thread_name_prefix="bptt-slice"), extra]
-    futures = [_POOL[0].submit(f, *a) for f, a in jobs[1:]]
+    with _LOCK:                                          # callers on several threads at once
+        if not _POOL or _POOL[1] < extra:                # a bigger pool; the old one finishes what
+            if _POOL:                                    # it holds, then its threads end
+                _POOL[0].shutdown(wait=False)
+            _POOL[:] = [ThreadPoolExecutor(extra, thread_name_prefix="bptt-slice"), extra]
+        futures = [_POOL[0].submit(f, *a) for f, a in jobs[1:]]
     try:
         jobs[0][0](*jobs[0][1])
     finally:
@@ -54,9 +57,9 @@ def run(jobs) -> None:
 
 def dot(A, B, k: int) -> np.ndarray:
     """A @ B for 2-D arrays over k threads (k <= 1, or under MIN_SPLIT_FLOPS: np.dot). A with
-    contiguous rows: its rows in k blocks, one product each. A a transposed view (the weight gradients' ∂J/∂ĝ rows read as
-    (4H, N)): its columns in k blocks, products of the matching rows of B, then summed; a row
-    block of such a view multiplies at half OpenBLAS's rate (8.7 ms for half of ∂J/∂R's
+    contiguous rows: its rows in k blocks, one product each. A a transposed view (the weight
+    gradients' ∂J/∂ĝ rows read as (4H, N)): its columns in k blocks, products of the matching
+    rows of B, then summed; a row block of such a view multiplies at half OpenBLAS's rate (8.7 ms for half of ∂J/∂R's
     (1024, 1600) @ (1600, 256), 9.4 ms for all of it, one thread)."""
     (M, K), N = A.shape, B.shape[1]
     dt = np.result_type(A, B)
