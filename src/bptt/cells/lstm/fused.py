@@ -171,6 +171,8 @@ def layer_forward(x, y0, c0, fl: FusedLayer, numba: Optional[bool] = None, slice
     Gf = np.empty((T, 4 * H, B), dtype=dt)
     if ids is not None:
         tableT = fl.Ws                                                # (4H, D)
+        if jit:
+            ids = ids.astype(np.uintp)                                # checked: in [0, D)
     else:
         input_projection(x, fl, Gf)                                   # W x(t) for all t   (T, 4H, B)
     Y1 = np.empty((T + 1, H + 1, B), dtype=dt)                        # [y(t−1); 1]
