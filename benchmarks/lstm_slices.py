@@ -18,14 +18,12 @@ ratios, with their smallest and largest. Records the CPU and the BLAS kernel (th
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
-from pathlib import Path
 
 import numpy as np
 
-from bptt.bench.runner import _Threads, machine_info
+from bptt.bench.runner import _Threads, machine_info, machine_line, save_json
 from bptt.bench.timing import time_alternating
 from bptt.bench.work import (CONFIGS, Config, bptt_backward, bptt_train_step, torch_backward,
                              torch_train_step)
@@ -106,13 +104,9 @@ def main(argv=None) -> int:
     p.add_argument("--json", metavar="PATH")
     args = p.parse_args(argv)
     result = measure(None, args.threads, args.repeats, args.seconds, log=print)
-    m = result["machine"]
-    print(f"CPU: {m['cpu']}; BLAS: " + ", ".join(f"{b['internal_api']} {b['version']} ({b['architecture']})"
-                                                  for b in m["blas"]))
+    print(machine_line(result["machine"]))
     print(table(result))
-    if args.json:
-        Path(args.json).write_text(json.dumps(result, indent=1, default=float), encoding="utf-8")
-        print(f"wrote {args.json}")
+    save_json(result, args.json)
     return 0
 
 

@@ -284,10 +284,21 @@ def main(argv=None) -> int:
                     print(f"  GEMM alone: {k:<52} {v:9.3f}")
     print()
     print(format_tables(result))
-    if args.json:
-        Path(args.json).write_text(json.dumps(result, indent=1, default=float), encoding="utf-8")
-        print(f"wrote {args.json}")
+    save_json(result, args.json)
     return 0
+
+
+def machine_line(machine: dict) -> str:
+    """One line naming the CPU and each BLAS with its kernel, from `machine_info()`."""
+    return f"CPU: {machine['cpu']}; BLAS: " + ", ".join(
+        f"{b['internal_api']} {b['version']} ({b['architecture']})" for b in machine["blas"])
+
+
+def save_json(result: dict, path) -> None:
+    """Write a benchmark's result as JSON to `path` (nothing for None) and say so."""
+    if path:
+        Path(path).write_text(json.dumps(result, indent=1, default=float), encoding="utf-8")
+        print(f"wrote {path}")
 
 
 if __name__ == "__main__":

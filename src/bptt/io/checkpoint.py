@@ -62,6 +62,16 @@ def checkpoint_exists(directory, name: str = "checkpoint") -> bool:
     return bool(list_generations(directory, name))
 
 
+def require_checkpoint_dir(directory: Path, expected: str, train: str) -> None:
+    """CheckpointError unless `directory` exists and holds a checkpoint: `expected` says what the
+    directory should be, `train` the command that writes one (given `--out DIR`)."""
+    if not directory.is_dir():
+        raise CheckpointError(f"{directory}: no such directory (expected {expected}).")
+    if not checkpoint_exists(directory):
+        raise CheckpointError(f"{directory}: no checkpoint here (train one with `{train} "
+                              f"--out {directory}`).")
+
+
 def remove_checkpoints(directory, name: str = "checkpoint") -> None:
     """Remove every generation of `name` (records first, so a crash leaves orphans, never a
     half generation)."""

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .checkpoint import CheckpointError, checkpoint_exists, load_checkpoint, save_checkpoint
+from .checkpoint import (CheckpointError, checkpoint_exists, load_checkpoint, require_checkpoint_dir,
+                         save_checkpoint)
 from ..data import Vocab
 from ..cells.registry import build_model
 
@@ -87,12 +88,8 @@ def _model_from(arrays, meta, path, max_params):
 def load_model(directory, *, max_params: int = 50_000_000):
     """(model, vocab, meta) from the newest verifying checkpoint in `directory`."""
     directory = Path(directory)
-    if not directory.is_dir():
-        raise CheckpointError(f"{directory}: no such directory (expected a training output "
-                              f"directory with checkpoint files).")
-    if not checkpoint_exists(directory):
-        raise CheckpointError(f"{directory}: no checkpoint here (train one with `bptt train "
-                              f"--out {directory}`).")
+    require_checkpoint_dir(directory, "a training output directory with checkpoint files",
+                           "bptt train")
     arrays, meta = load_checkpoint(directory, max_elements=4 * max_params + 10_000_000)  # + Adam
     model, vocab = _model_from(arrays, meta, directory, max_params)
     return model, vocab, meta

@@ -33,7 +33,7 @@ import numpy as np
 from .. import _validate as v
 from ..cells.seq2seq import Seq2Seq
 from ..data.pairs import BOS, EOS, PairVocab
-from .checkpoint import (CheckpointError, checkpoint_exists, list_generations, load_checkpoint,
+from .checkpoint import (CheckpointError, list_generations, load_checkpoint, require_checkpoint_dir,
                          save_checkpoint)
 from .checkpoint_format import _file_names
 
@@ -237,12 +237,8 @@ def load_seq2seq_state(directory, *, max_params: int = 50_000_000) -> Seq2SeqChe
     meta and the optimizer's state (for `Optimizer.load_state_dict`; None when not saved)."""
     directory = Path(directory)
     max_params = v.check_int(max_params, "max_params", "load_seq2seq")
-    if not directory.is_dir():
-        raise CheckpointError(f"{directory}: no such directory (expected the output directory "
-                              f"of `bptt train --model seq2seq`).")
-    if not checkpoint_exists(directory):
-        raise CheckpointError(f"{directory}: no checkpoint here (train one with `bptt train "
-                              f"--model seq2seq --out {directory}`).")
+    require_checkpoint_dir(directory, "the output directory of `bptt train --model seq2seq`",
+                           "bptt train --model seq2seq")
     arrays, meta = load_checkpoint(directory, max_elements=4 * max_params + 10_000_000)  # + Adam
     model = _model(meta, directory, max_params)
     src_vocab = _vocab(meta, "src_vocab", model.src_vocab_size, directory)

@@ -35,10 +35,12 @@ gate a strided (B, H) slice, and the pointwise work twice as slow). The caller s
 - With numba (a core dependency; BPTT_NUMBA=0 turns it off) the pointwise steps run as one-pass
   kernels (`bptt.cells.lstm.kernels`, same numbers), the token ids are looked up in the same
   kernel, ∂J/∂ĝ is written batch-major per step and ∂J/∂W is a scatter-add.
-- In float32 with OpenBLAS on two or more threads, the loop runs in batch slices instead, one
-  thread each (`bptt.cells.lstm.slices`; `forward(..., slices=)` chooses): OpenBLAS is held to one
-  thread for the whole pass and the pass's large products are split over bptt's threads
-  (`bptt.cells.threads`). Same numbers to float32 rounding (its tanh is `tanh32`).
+- In float32 with OpenBLAS on two or more threads, for passes of at least `slices.MIN_FLOPS`,
+  the loop runs in batch slices instead, one thread each (`bptt.cells.lstm.slices`;
+  `forward(..., slices=)` forces a count): OpenBLAS is held to one thread for the whole pass, its
+  large products are split over bptt's threads (`bptt.cells.threads`), and `loss_and_backward`
+  runs the output layer and the loss in bands of positions (`bptt.cells.head`). Same numbers to
+  float32 rounding (its tanh is `tanh32`).
 
 Buffers of a pass, per layer: Gf (T, 4H, B) the gate values [z; i; f; o]; Ys (T+1, B, H) with
 Ys[0] = y(−1), Ys[t+1] = y(t), batch-major (the next layer's input, the output layer's input and
