@@ -1,4 +1,4 @@
-"""`bptt.cells.lstm.tanh32`, the float32 tanh of the sliced LSTM's numba kernels: within 1.5 ulp
+"""`bptt.cells.tanh32`, the float32 tanh of the sliced loops' numba kernels: within 1.5 ulp
 of the exact value (float64 np.tanh) over every range, its special values, odd symmetry bit for
 bit, monotone, and its two array loops agree bit for bit.
 
@@ -9,11 +9,11 @@ tanh32_into / tanh32_inplace over flat float32 arrays.
 import numpy as np
 import pytest
 
-from bptt.cells.lstm import kernels as lstm_kernels
-from bptt.cells.lstm import tanh32 as t32
+from bptt.cells import jit
+from bptt.cells import tanh32 as t32
 
-assert lstm_kernels.AVAILABLE, ("numba is required by these tests (the jitted tanh32 is what the "
-                                "sliced LSTM runs); install numba and unset BPTT_NUMBA=0")
+assert jit.AVAILABLE, ("numba is required by these tests (the jitted tanh32 is what the sliced "
+                       "loops run); install numba and unset BPTT_NUMBA=0")
 
 MAX_ULP = 1.5
 CHUNK = 1 << 21

@@ -12,23 +12,14 @@ NumPy's SIMD loop (numba's is the scalar libm call, ~50x slower), and layers wit
 the NumPy path. Without numba the _nb functions are plain Python: correct, only slow (the tests
 use them so).
 
-numba is a core dependency of bptt; AVAILABLE is False when it does not import or when
-the environment variable BPTT_NUMBA is 0, and `lstm_fused` then runs the NumPy path.
+numba is a core dependency of bptt; AVAILABLE (`bptt.cells.jit`) is False when it does not
+import or when the environment variable BPTT_NUMBA is 0, and `lstm_fused` then runs the NumPy path.
 """
 from __future__ import annotations
 
-import os
-
 import numpy as np
 
-numba = None
-if os.environ.get("BPTT_NUMBA", "1") != "0":
-    try:
-        import numba
-    except ImportError:                                  # the NumPy path runs instead
-        pass
-
-AVAILABLE = numba is not None
+from ..jit import AVAILABLE, numba   # the switch (BPTT_NUMBA=0); tests set AVAILABLE here for the LSTM
 
 
 # -- NumPy -----------------------------------------------------------------------------------------

@@ -1,11 +1,9 @@
 """The LSTM's time loop split over batch slices, one thread each (float32, numba kernels).
 
-The recurrence is independent across the batch: slice s, a block of the batch's columns, runs
-the whole sequence, forward and then BPTT, on its own thread, in one numba kernel with no Python
-between steps. (A split driven from Python hands the GIL over at every call of every step, and
-is slower than one thread: benchmarks/RESULTS.md.) `bptt.cells.lstm.fused` decides when to use
-it and does the rest of the pass (the output layer and the loss, `bptt.cells.head`; ∂J/∂R and a
-lower layer's errors after the slices join).
+Each slice runs the whole sequence on its own thread, in one numba kernel (`bptt.cells.slicing`
+says why and holds what the cells share). `bptt.cells.lstm.fused` decides when to use it and does
+the rest of the pass (the output layer and the loss, `bptt.cells.head`; ∂J/∂R and a lower layer's
+errors after the slices join).
 
 Dimension letters as in `bptt.cells.lstm.fused`; n the slice's columns, K = H + 1. Each slice
 owns contiguous feature-major buffers: G (T, 4H, n) the gates, then ∂J/∂ĝ; Y1 (T+1, K, n)
@@ -16,7 +14,7 @@ the join in one product split over the threads; each slice also sums its own par
 for token ids, of ∂J/∂W (added up after the join).
 
 Per step, forward: ĝ = [R | b] [y(t−1); 1] (+ W x(t) for float inputs, or the table's columns
-for token ids), the pointwise equations (`bptt.cells.lstm.kernels`) with `bptt.cells.lstm.tanh32`
+for token ids), the pointwise equations (`bptt.cells.lstm.kernels`) with `bptt.cells.tanh32`
 for tanh, y(t) = tanh(c(t)) ⊙ o(t). Backward: the error equations, then Σ_g R_gᵀ ∂J/∂ĝ(t).
 The products call NumPy's own OpenBLAS (`bptt.cells.cblas`) in row blocks under its
 small-matrix bound, OpenBLAS held to one thread while the slices run.
@@ -26,19 +24,16 @@ some sums run in another order.
 """
 from __future__ import annotations
 
-import os
 from typing import NamedTuple
 
 import numpy as np
 
 from . import kernels
-from .. import cblas, threads
-from ..fastpath import SMALL_GEMM
-from .tanh32 import tanh32_inplace, tanh32_into
+from .. import cblas
+from ..slicing import MIN_COLUMNS, bounds, inline, kernel  # noqa: F401  (MIN_COLUMNS: for readers)
+from ..slicing import count as _count, gemm as _gemm, rows as _rows, run as _run
+from ..tanh32 import tanh32_inplace, tanh32_into
 
-MIN_COLUMNS = 4          # fewest batch columns a slice gets: the per-step products run at
-                         # 83-97 GFLOP/s with 4 columns, 105-109 with 16 or 32, 60-80 with 2
-                         # (T50 H256, one core of the AMD EPYC machine, benchmarks/RESULTS.md)
 MIN_FLOPS = 6e7          # fewest GEMM flops of a layer's pass, 2·T·B·4H·(H+1)·3, for slicing by
                          # itself: handing work to the threads costs ≈ 60 µs a time, ≈ 1 ms a pass
                          # (2 threads, T50 B32: H32, 4e7 flops, 2.5 ms sliced, 2.1 fused; H48,
@@ -49,17 +44,6 @@ _HALF = np.float32(0.5)
 
 
 # -- the kernels (numba, one slice each; plain Python without numba) ----------------------------
-def _gemm(sgemm, A, Bm, out, rows, beta):
-    """out (M, n) = A (M, K) @ Bm (K, n) + beta·out, in blocks of `rows` rows; all C-contiguous."""
-    M, K = A.shape
-    n = Bm.shape[1]
-    size = A.itemsize
-    for r0 in range(0, M, rows):
-        m = min(rows, M - r0)
-        sgemm(_ROW, _N, _N, m, n, K, _ONE, A.ctypes.data + r0 * K * size, K, Bm.ctypes.data, n,
-              beta, out.ctypes.data + r0 * n * size, n)
-
-
 def _tail(g, c_prev, c, tc, y1, ys, cs, b0):
     """After ĝ (4H, n): the gate values, c(t), tanh(c(t)), y(t) into y1's first H rows, and y(t),
     c(t) into the rows b0.. of the batch-major ys, cs (B, H)."""
@@ -144,11 +128,8 @@ def backward(sgemm, RT, dY, feature_major, b0, G, C, TC, dG, dy_rec, carry, dy_o
                     w[r] += row[r]
 
 
-if kernels.AVAILABLE:
-    _inline = kernels.numba.njit(inline="always", fastmath=False, error_model="numpy")
-    _gemm, _tail = _inline(_gemm), _inline(_tail)
-    _jit = kernels.numba.njit(cache=True, fastmath=False, error_model="numpy", nogil=True)
-    forward_ids, forward_x, backward = _jit(forward_ids), _jit(forward_x), _jit(backward)
+_tail = inline(_tail)
+forward_ids, forward_x, backward = kernel(forward_ids), kernel(forward_x), kernel(backward)
 
 
 # -- the driver ----------------------------------------------------------------------------------
@@ -176,41 +157,11 @@ class SlicedPass(NamedTuple):
 
 
 def count(x, fl, jit: bool, slices=None) -> int:
-    """How many slices a layer's pass runs in: 0 for the fused path. slices None: OpenBLAS's
-    threads, at most B // MIN_COLUMNS, and 0 when that is under 2, when the pass is smaller than
-    MIN_FLOPS, when the numba kernels are off (jit False: no numba, or peepholes), without
-    NumPy's OpenBLAS, or for float64.
-    An int forces that many (1 included; 0 none), at most B. BPTT_SLICES=0 turns slicing off."""
-    B = x.shape[1]
-    if slices == 0 or not (jit and cblas.AVAILABLE and fl.RT.dtype == np.float32 and B > 0):
-        return 0
-    if slices is None:
-        if os.environ.get("BPTT_SLICES", "1") == "0":
-            return 0
-        T, H = x.shape[0], fl.RT.shape[0]
-        if 2 * T * B * 4 * H * (H + 1) * 3 < MIN_FLOPS:
-            return 0
-        k = min(cblas.threads(), B // MIN_COLUMNS)
-        return k if k >= 2 else 0
-    return max(1, min(int(slices), B))
-
-
-def _bounds(B: int, k: int) -> list:
-    """k nearly equal blocks of range(B): [(b0, b1), ...]."""
-    edges = [B * s // k for s in range(k + 1)]
-    return list(zip(edges[:-1], edges[1:]))
-
-
-def _rows(M: int, K: int, n: int) -> int:
-    """Rows per block of an (M, K) @ (K, n) product: a multiple of 8 under SMALL_GEMM, or M."""
-    m = SMALL_GEMM // max(n * K, 1) // 8 * 8
-    return M if m < 8 else min(m, M)
-
-
-def _run(jobs) -> None:
-    """The slices' kernels at once on bptt's threads, OpenBLAS held to one thread."""
-    with cblas.one_thread():
-        threads.run(jobs)
+    """How many slices a layer's pass runs in (`bptt.cells.slicing.count`): 0 for the fused path.
+    jit False: no numba, or peepholes."""
+    T, B = x.shape[:2]
+    H = fl.RT.shape[0]
+    return _count(B, 2 * T * B * 4 * H * (H + 1) * 3, fl.RT.dtype, jit, slices, MIN_FLOPS)
 
 
 def layer_forward(x, y0, c0, fl, k: int) -> SlicedPass:
@@ -226,7 +177,7 @@ def layer_forward(x, y0, c0, fl, k: int) -> SlicedPass:
     if not ids:
         x = np.ascontiguousarray(x, dtype=dt)
     slices, jobs = [], []
-    for b0, b1 in _bounds(B, k):
+    for b0, b1 in bounds(B, k):
         n = b1 - b0
         G = np.empty((T, 4 * H, n), dtype=dt)
         Y1 = np.empty((T + 1, K, n), dtype=dt)

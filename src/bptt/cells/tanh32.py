@@ -22,10 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import kernels as _kernels   # numba, or None: one switch for every kernel
-
-numba = _kernels.numba
-AVAILABLE = _kernels.AVAILABLE
+from .jit import AVAILABLE, numba
 
 _f = np.float32
 P0, P1, P2, P3, P4 = (_f(-0.3333328366279602), _f(0.13331452012062073), _f(-0.05374050512909889),
