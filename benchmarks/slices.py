@@ -1,8 +1,10 @@
-"""The LSTM's batch-sliced loop (bptt.cells.lstm.slices) against its fused loop and PyTorch's
-nn.LSTM, on 1 and 2 threads: forward + full BPTT and the training step, float32, token ids.
+"""The cells' batch-sliced loops (bptt.cells.{rnn,lstm,gru}.slices) against their unsliced fused
+loops and PyTorch's nn.RNN / nn.LSTM / nn.GRU, on 1 and 2 threads: forward + full BPTT and the
+training step, float32.
 
-    python benchmarks/lstm_slices.py                          # T50 B32 V65 H256 and V96 H128; 5 rounds
-    python benchmarks/lstm_slices.py --threads 2 4 --repeats 9 --json benchmarks/results/lstm-slices.json
+    python benchmarks/slices.py                               # every DEFAULT configuration, 5 rounds
+    python benchmarks/slices.py --configs lstm-T50-B32-V65-H256 --threads 2 4 --repeats 9 \
+        --json benchmarks/results/slices.json
 
 The work of each side is `bptt bench`'s (bptt.bench.work: bptt's public loss_and_grads, or the
 training step with clip_by_norm(5) and Adam(2e-3), against nn.LSTM + Linear + cross_entropy +
@@ -29,7 +31,19 @@ from bptt.bench.work import (CONFIGS, Config, bptt_backward, bptt_train_step, to
                              torch_train_step)
 
 H128 = Config("lstm-T50-B32-V96-H128", "lstm", 50, 32, 96, 128, 96, True, 0.80)   # the issue's recipe's sizes
-DEFAULT = [CONFIGS["lstm-T50-B32-V65-H256"], H128]
+EXTRA = {H128.name: H128}
+DEFAULT = [CONFIGS[name] for name in ("rnn-T50-B32-V65-H256", "rnn-T100-B64-D128-H512",
+                                      "lstm-T50-B32-V65-H256", "gru-T50-B32-V65-H256")] + [H128]
+
+
+def configs_named(names) -> list:
+    """The Configs of these names (bptt.bench.work.CONFIGS, and EXTRA); ValueError for others."""
+    known = {**CONFIGS, **EXTRA}
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise ValueError(f"Unknown configuration(s) {', '.join(unknown)}; choose from "
+                         f"{', '.join(sorted(known))}.")
+    return [known[n] for n in names]
 
 
 def slices_off(fn):
@@ -48,7 +62,7 @@ def slices_off(fn):
 
 
 def measure(configs=None, threads=(1, 2), repeats: int = 5, seconds: float = 3.0,
-            log=lambda *a: None) -> dict:
+            log=lambda *a: None, settle: float = 0.2) -> dict:
     """{"machine", "rows"}: per configuration and thread count, the rounds' medians (ms) of
     "sliced", "fused" (2+ threads), "torch" (fwd+bptt) and "sliced step", "torch step" (training
     step), with the median, smallest and largest ratio of each against torch."""
@@ -64,7 +78,7 @@ def measure(configs=None, threads=(1, 2), repeats: int = 5, seconds: float = 3.0
                     fns["fused"] = slices_off(bptt_backward(c))
                 ms = {k: [] for k in fns}
                 for r in range(repeats):
-                    res = time_alternating(fns, seconds * len(fns) / 2, settle=0.2 if n > 1 else 0.0)
+                    res = time_alternating(fns, seconds * len(fns) / 2, settle=settle if n > 1 else 0.0)
                     for k in fns:
                         ms[k].append(res[k]["median"] * 1e3)
                     log(f"{n} thread(s) round {r + 1}/{repeats} {c.name}: " +
@@ -98,12 +112,18 @@ def table(result) -> str:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--configs", nargs="+", metavar="NAME",
+                   help="configurations (bptt bench's names); default: " + ", ".join(c.name for c in DEFAULT))
     p.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--seconds", type=float, default=2.0, help="per pair of sides and round")
     p.add_argument("--json", metavar="PATH")
     args = p.parse_args(argv)
-    result = measure(None, args.threads, args.repeats, args.seconds, log=print)
+    try:
+        configs = configs_named(args.configs) if args.configs else None
+    except ValueError as e:
+        p.error(str(e))
+    result = measure(configs, args.threads, args.repeats, args.seconds, log=print)
     print(machine_line(result["machine"]))
     print(table(result))
     save_json(result, args.json)
