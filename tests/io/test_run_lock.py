@@ -10,11 +10,10 @@ import sys
 import time
 import warnings
 
-import numpy as np
 import pytest
 
 from bptt.data.chardata import CharData
-from bptt.io.checkpoint import checkpoint_exists, list_generations, load_checkpoint, save_checkpoint
+from bptt.io.checkpoint import checkpoint_exists, list_generations, load_checkpoint
 from bptt.io.run_lock import LOCK_NAME, RunLock, RunLockedError, read_lock_record
 from bptt.training.loop import TrainConfig, train
 from bptt import SimpleRNN

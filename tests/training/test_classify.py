@@ -2,7 +2,6 @@
 bit strings of up to 10 bits, one target per string (pooling="last" with lengths)."""
 import time
 
-import numpy as np
 import pytest
 
 from bptt import GRU, SimpleRNN

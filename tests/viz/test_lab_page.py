@@ -4,14 +4,11 @@ terms' palette checked through a deuteranopia simulation (Machado, Oliveira & Fe
 import itertools
 import json
 import re
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
 import bptt
-from bptt.data.vocab import Vocab
 from bptt.viz.explorer import explain, explorer_payload, default_explorer_trace
 from bptt.viz.explorer_page import asset
 from bptt.viz.lab import lab

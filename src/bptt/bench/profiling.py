@@ -99,7 +99,7 @@ def profile_sections(c: Config, seconds: float = 2.0) -> dict:
     rng = np.random.default_rng(0)
     N, H, D, O = c.T * c.B, c.H, c.D, c.O
     f32 = lambda *shape: rng.standard_normal(shape).astype(np.float32)   # noqa: E731
-    h, W, big, hs, xs, dO, V = f32(c.B, H), f32(H, H), f32(N, H), f32(N, H), f32(N, D), f32(N, O), f32(O, H)
+    h, W, big, hs, xs, V = f32(c.B, H), f32(H, H), f32(N, H), f32(N, H), f32(N, D), f32(O, H)
     m, rec = fused.row_blocks(c.B, H, np.float32), np.empty((c.B, H), np.float32)
 
     def per_step():
