@@ -216,11 +216,9 @@ class GRU(RecurrentModel):
             dx, dh0, grads, _, _ = gru_reference.sequence_backward(do, layers, self.params)
             hs = [Hs for Hs, _ in layers]
         else:
-            passes, o = gru_fused.forward(x, h0s, self.params, self.num_layers)
-            loss, _, do = loss_and_error(self.output, o, y, weight)
-            del o                                                   # free it before BPTT
+            loss, passes, dx, dh0, grads = gru_fused.loss_and_backward(
+                x, h0s, self.params, self.num_layers, self.output, y, weight, need_dx)
             hs = [p.Hs[1:] for p in passes]
-            dx, dh0, grads = gru_fused.backward(do, passes, self.params, need_dx=need_dx)
         return GRUBackward(loss, grads, self._public(dh0), dx, hs)
 
     def _trace(self, x, y, h0, mask, max_bytes):
