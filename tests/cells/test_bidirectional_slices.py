@@ -15,9 +15,11 @@ from bptt.cells.gru import slices as gru_slices
 from bptt.cells.gru.model import GRU
 from bptt.cells.lstm import slices as lstm_slices
 from bptt.cells.lstm.model import LSTM
+from bptt.cells.rnn import slices as rnn_slices
+from bptt.cells.rnn.model import SimpleRNN
 
 F32 = np.float32
-CELLS = {"lstm": (LSTM, lstm_slices), "gru": (GRU, gru_slices)}
+CELLS = {"rnn": (SimpleRNN, rnn_slices), "lstm": (LSTM, lstm_slices), "gru": (GRU, gru_slices)}
 
 
 @pytest.fixture
@@ -56,13 +58,23 @@ def test_one_count_and_one_thread_for_the_whole_pass(kind, lengths, blas_counts,
         return p
 
     monkeypatch.setattr(bi, "_run_forward", spy)
+    seen_rnn, rnn_forward = [], rnn_slices.layer_forward
+
+    def spy_rnn(x, h0, U, W, b, act, k):
+        seen_rnn.append(k)
+        return rnn_forward(x, h0, U, W, b, act, k)
+
+    monkeypatch.setattr(rnn_slices, "layer_forward", spy_rnn)
     with threadpool_limits(limits=2, user_api="blas"):
         a = model.backward(x, y, lengths=lengths)
         assert cblas._get_threads() == 2                           # restored after the pass
     p = passes[-1]
     assert p.k == 2
     ctxs = [run.ctx for layer in p.layers for run in (layer.f, layer.r)]
-    assert [len(c.slices) for c in ctxs] == [2] * 4                # both directions, both layers
+    if kind == "rnn":                                              # the RNN's pass is its Hs
+        assert seen_rnn == [2] * 4
+    else:
+        assert [len(c.slices) for c in ctxs] == [2] * 4            # both directions, both layers
     assert blas_counts and set(blas_counts) == {1}                 # every product held at one thread
     monkeypatch.setenv("BPTT_SLICES", "0")
     blas_counts.clear()

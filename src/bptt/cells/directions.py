@@ -40,6 +40,7 @@ from .lstm import slices as lstm_slices
 from .lstm.trace import ERROR_NAMES as LSTM_ERROR_NAMES
 from .rnn import fused as rnn_fused
 from .rnn import reference as rnn_reference
+from .rnn import slices as rnn_slices
 
 
 class Run(NamedTuple):
@@ -63,7 +64,7 @@ def _rnn_forward(model, x, state0, p, reference, slices=None):
             caches.append(cache)
         H = np.stack(hs)
         return Run(H, (H,), True, caches)
-    _, Hs = rnn_fused.layer_forward(x, state0[0], p["U"], p["W"], p["b"], model.act)
+    _, Hs = rnn_fused.layer_forward(x, state0[0], p["U"], p["W"], p["b"], model.act, slices=slices)
     return Run(Hs[1:], (Hs[1:],), False, (x, Hs, p))
 
 
@@ -89,12 +90,13 @@ def _rnn_backward(model, d_out, run, need_dx, k=0):
         return _sum_steps(_rnn_trace_backward(model, d_out, run))
     x, Hs, p = run.ctx
     dA = d_out.copy()                                         # overwritten with ∂J/∂a(t)
-    dx, dh0, dU, dW, db = rnn_fused.layer_backward(dA, x, Hs, p["U"], p["W"], model.act, need_dx)
+    dx, dh0, dU, dW, db = rnn_fused.layer_backward(dA, x, Hs, p["U"], p["W"], model.act, need_dx,
+                                                   slices=k)
     return dx, (dh0,), {"U": dU, "W": dW, "b": db}
 
 
 def _rnn_slices(model, x, p) -> int:
-    return 0
+    return rnn_slices.count(x, p["W"], model.act)
 
 
 # -- the LSTM ------------------------------------------------------------------------------------

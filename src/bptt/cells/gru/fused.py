@@ -43,10 +43,9 @@ block is g(t) = [n; r; z] (3H, B), plus ĥn (H, B) for reset="after", each part 
   this loop with OpenBLAS threading each product and 32.8 ms for torch.nn.GRU + Linear +
   cross-entropy (bptt / torch 0.52, rounds 0.47–0.70; the training step 0.50); best rounds of
   another run: reset="before" 15.0 against 22.6 ms; 2 layers, 65 float inputs, 39.7 against
-  56.0 ms (torch 70.8). A bidirectional model's layers (`bptt.cells.directions`) slice too, but
-  `bptt.cells.bidirectional` runs its own products between them on OpenBLAS's threads, whose
-  spinning workers slow the slices: 55 ms against 50 unsliced (33 ms with its whole pass held
-  at one BLAS thread, which bidirectional.py does not do yet).
+  56.0 ms (torch 70.8). A bidirectional model's layers (`bptt.cells.directions`) slice with one
+  count per pass, OpenBLAS held to one thread for all of it (`bptt.cells.bidirectional`; without
+  the hold, its spinning workers slowed the slices: 55 ms against 50 unsliced).
 
 Buffers of a pass, per layer: Gf (T, 4H or 3H, B) the gate values; Hf (T+1, H+1, B) the states,
 feature-major, Hf[0] = h(−1), Hf[t+1] = h(t), with a row of ones for the bias; Hs (T+1, B, H) the

@@ -29,11 +29,33 @@ Speed notes (float32, one thread, OpenBLAS 0.3.31; measurements in benchmarks/RE
 - ∂J/∂U for token ids is a sorted segment sum, never np.add.at;
 - glibc is asked to keep freed memory for reuse (`bptt.cells.fastpath.retain_freed_memory`),
   so the next call's buffers do not page-fault again.
+
+Batch slices (`bptt.cells.rnn.slices`): in float32 with the numba kernels, on two or more
+OpenBLAS threads, for a layer's pass of at least `slices.MIN_FLOPS` GEMM flops, `layer_forward`
+and `layer_backward` run the time loop in k = min(threads, B // 4) slices of the batch instead,
+each slice's whole loop one numba kernel on its own thread (`slices=` forces a count; keep_a
+stays on this loop). The same arguments and results: Hs batch-major, dA overwritten with
+∂J/∂a(t). OpenBLAS is held to one thread while they run (`bptt.cells.cblas.one_thread`), and
+the products after the loop (∂J/∂W, ∂J/∂U, ∂J/∂x; the output layer's with `k`) are split over
+bptt's threads (`bptt.cells.threads.dot`). The model decides k once per pass, holds OpenBLAS to
+one thread for all of it and runs the output layer and the loss in bands of positions on the
+threads (`bptt.cells.head`). Same numbers to float32 rounding. A bidirectional pass decides its
+count once and holds OpenBLAS to one thread for all of it (`bptt.cells.bidirectional`): without
+the hold, OpenBLAS's workers spun on the slices' cores between the layers (T50 B32 H256, 19 ms
+sliced against 17.4 unsliced). Measured on 2 threads (2-vCPU AMD EPYC shared with other work,
+float32, tanh, 65 token ids, forward + BPTT by model.loss_and_grads; best of 7 alternating rounds,
+medians in brackets): T50 B32 H256 sliced 6.4 ms (6.7), this loop 9.2 (9.7), torch.nn.RNN + Linear 12.5
+(14.2); T100 B64 H512 62 (67), 81 (86), 104 (116). Both layouts, and where slicing starts to pay,
+are measured in `bptt.cells.rnn.slices`.
 """
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 
+from . import slices as sliced
+from .. import cblas, threads
 from ...nn.activations import Activation
 from ..fastpath import token_gradient
 
@@ -116,13 +138,18 @@ def input_projection(x, U, b, out=None):
     return out
 
 
-def layer_forward(x, h0, U, W, b, act: Activation, keep_a: bool = False):
+def layer_forward(x, h0, U, W, b, act: Activation, keep_a: bool = False, slices=None):
     """One recurrent layer over all steps. Returns (A or None, Hs): A the pre-activations
     (T, B, H) when keep_a, Hs (T+1, B, H) with Hs[0] = h0.
 
     Without keep_a, a(t) is built in Hs[t+1] and g applied there in place: no (T, B, H) buffer
-    besides Hs.
+    besides Hs. slices: run in batch slices on threads (`bptt.cells.rnn.slices`; not with
+    keep_a): None decides by OpenBLAS's threads, 0 never, k that many.
     """
+    if not keep_a:
+        k = sliced.count(x, W, act, slices)
+        if k:
+            return None, sliced.layer_forward(x, h0, U, W, b, act, k)
     T, B = x.shape[:2]
     H = W.shape[0]
     Hs = np.empty((T + 1, B, H), dtype=W.dtype)
@@ -146,10 +173,11 @@ def layer_forward(x, h0, U, W, b, act: Activation, keep_a: bool = False):
     return None, Hs
 
 
-def output_forward(h, V, c):
-    """o(t) = c + V h(t) for all steps: (T, B, O)."""
+def output_forward(h, V, c, k: int = 0):
+    """o(t) = c + V h(t) for all steps: (T, B, O). k > 1: the product split over k of bptt's
+    threads (a sliced pass, OpenBLAS held to one thread)."""
     T, B, H = h.shape
-    O = np.dot(h.reshape(T * B, H), V.T).reshape(T, B, -1)   # one GEMM               (T, B, O)
+    O = threads.dot(h.reshape(T * B, H), V.T, k).reshape(T, B, -1)   # one GEMM       (T, B, O)
     O += c
     return O
 
@@ -179,13 +207,17 @@ def grad_from_output(act: Activation, h, out=None):
 _PER_STEP_GRAD_MIN = 4096
 
 
-def layer_backward(dA, x, Hs, U, W, act: Activation, need_dx: bool = True):
+def layer_backward(dA, x, Hs, U, W, act: Activation, need_dx: bool = True, slices=None):
     """BPTT through one layer. dA holds, on entry, the error reaching h(t) from outside the
     recurrence (Vᵀ ∂J/∂o(t) for the top layer, ∂J/∂x(t) of the layer above otherwise), (T, B, H);
-    it is overwritten with ∂J/∂a(t).
+    it is overwritten with ∂J/∂a(t). slices: as in `layer_forward` (the backward needs only Hs,
+    so either pass may run sliced without the other).
 
     Returns (dx or None, ∂J/∂h0, dU, dW, db).
     """
+    k = sliced.count(x, W, act, slices)
+    if k:
+        return sliced.layer_backward(dA, x, Hs, U, W, act, need_dx, k)
     T, B, H = dA.shape
     m = row_blocks(B, H, W.dtype)
     dh_rec = np.empty((B, H), dtype=dA.dtype)              # Wᵀ ∂J/∂a(t+1)
@@ -217,10 +249,16 @@ def layer_backward(dA, x, Hs, U, W, act: Activation, need_dx: bool = True):
     return dx, dh_rec, dU, dW, db
 
 
-def output_backward(dO, h, V):
-    """From ∂J/∂o (T, B, O) to (Vᵀ ∂J/∂o(t) for all t (T, B, H), ∂J/∂V, ∂J/∂c)."""
+def output_backward(dO, h, V, k: int = 0):
+    """From ∂J/∂o (T, B, O) to (Vᵀ ∂J/∂o(t) for all t (T, B, H), ∂J/∂V, ∂J/∂c). k: as in
+    `output_forward`."""
     T, B, O = dO.shape
     dO2 = dO.reshape(T * B, O)
-    return (np.dot(dO2, V).reshape(T, B, -1),              # Vᵀ ∂J/∂o(t)
-            np.dot(dO2.T, h.reshape(T * B, -1)),           # Σ_t ∂J/∂o(t) h(t)ᵀ
+    return (threads.dot(dO2, V, k).reshape(T, B, -1),      # Vᵀ ∂J/∂o(t)
+            threads.dot(dO2.T, h.reshape(T * B, -1), k),   # Σ_t ∂J/∂o(t) h(t)ᵀ
             dO2.sum(axis=0))                               # Σ_t ∂J/∂o(t)
+
+
+def one_thread(k: int):
+    """OpenBLAS held to one thread for a sliced pass (k > 0), else nothing."""
+    return cblas.one_thread() if k else contextlib.nullcontext()

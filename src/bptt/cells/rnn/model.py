@@ -9,6 +9,8 @@ L number of layers.
 
 J = (1/B) Σ_b Σ_t mask[t, b] · L(t, b). The "fast" path (default) fuses work across time; the
 "reference" path is the loop of per-step functions in `bptt.cells.rnn.reference`. Tests show they agree.
+In float32 on two or more OpenBLAS threads, the fast path's backward and loss run each layer's time
+loop in batch slices, one thread each (`bptt.cells.rnn.slices`; decided once per pass, `_slices`).
 
 With num_layers = L > 1, layer l's h(t) is layer l+1's x(t); layer l >= 1 has parameters
 "U.l" (H, H), "W.l", "b.l" (see `bptt.cells.layers`); h0 and h_last are (L, B, H); forward's a and h
@@ -25,12 +27,14 @@ import numpy as np
 from ... import _validate as v
 from . import fused
 from . import reference
+from . import slices
 from .. import bidirectional as bi
 from .. import sequences
+from ..head import head_backward
 from ...nn.activations import get_activation
 from ...nn.init import uniform_fan_in
 from ..layers import layer_key, layer_params
-from ...nn.losses import OUTPUTS, loss_and_error, output_fn, per_step_total
+from ...nn.losses import OUTPUTS, MeanPooled, loss_and_error, output_fn, per_step_total
 from ..base import RecurrentModel
 from .reference import LAYER_NAMES
 from .results import RNNBackward, RNNForward
@@ -195,28 +199,45 @@ class SimpleRNN(RecurrentModel):
         weight = mask / x.shape[1]                                  # mask[t, b] / B
         if self.path == "reference":
             return self._backward_reference(x, y, h0, weight)
-        L = self.num_layers
-        inputs, Hss = [], []
-        inp = x
-        for l, h0_l in enumerate(self._h0s(h0)):                    # forward, layer by layer
+        L, V, c = self.num_layers, self.params["V"], self.params["c"]
+        k = self._slices(x)                                         # batch slices: decided once
+        with fused.one_thread(k):                                   # OpenBLAS on one thread if k
+            inputs, Hss = self._layers_forward(x, h0, k)
+            inp = Hss[-1][1:]                                       # the top layer's h(t)
+            if k and not isinstance(y, MeanPooled):                 # output layer and loss in
+                loss, dA, dV, dc = head_backward(inp, V, c, self.output, y, weight, k)   # bands
+            else:
+                o = fused.output_forward(inp, V, c, k)
+                loss, y_hat, do = loss_and_error(self.output, o, y, weight)   # ∂J/∂o (T, B, O)
+                del o, y_hat                                        # free them before BPTT
+                dA, dV, dc = fused.output_backward(do, inp, V, k)
+            grads, dh0s = {"V": dV, "c": dc}, [None] * L
+            for l in reversed(range(L)):                            # BPTT, top layer first
+                p = self.layer(l)
+                dx, dh0s[l], dU, dW, db = fused.layer_backward(dA, inputs[l], Hss[l], p["U"],
+                                                               p["W"], self.act,
+                                                               need_dx or l > 0, k)
+                grads.update({layer_key("U", l): dU, layer_key("W", l): dW, layer_key("b", l): db})
+                dA = dx                                             # ∂J/∂h(t) of the layer below
+        return RNNBackward(loss, {name: grads[name] for name in self.params}, self._stack(dh0s), dA,
+                           [Hs[1:] for Hs in Hss])
+
+    def _slices(self, x) -> int:
+        """How many batch slices this pass's layers run in (`bptt.cells.rnn.slices.count`,
+        decided from layer 0: every layer has the same T, B, H and dtype); 0: the fused loop."""
+        return slices.count(x, self.params["W"], self.act)
+
+    def _layers_forward(self, x, h0, k: int):
+        """Every layer's forward (k slices, or the fused loop for 0): (inputs, Hss), each layer's
+        input x (T, B, D) or (T, B, H), and its Hs (T+1, B, H)."""
+        inputs, Hss, inp = [], [], x
+        for l, h0_l in enumerate(self._h0s(h0)):
             p = self.layer(l)
-            _, Hs = fused.layer_forward(inp, h0_l, p["U"], p["W"], p["b"], self.act)
+            _, Hs = fused.layer_forward(inp, h0_l, p["U"], p["W"], p["b"], self.act, slices=k)
             inputs.append(inp)
             Hss.append(Hs)
-            inp = Hs[1:]
-        o = fused.output_forward(inp, self.params["V"], self.params["c"])
-        loss, y_hat, do = loss_and_error(self.output, o, y, weight)  # ∂J/∂o (T, B, O)
-        del o, y_hat                                                # free them before BPTT
-        dA, dV, dc = fused.output_backward(do, inp, self.params["V"])
-        grads, dh0s = {"V": dV, "c": dc}, [None] * L
-        for l in reversed(range(L)):                                # BPTT, top layer first
-            p = self.layer(l)
-            dx, dh0s[l], dU, dW, db = fused.layer_backward(dA, inputs[l], Hss[l], p["U"], p["W"],
-                                                           self.act, need_dx=need_dx or l > 0)
-            grads.update({layer_key("U", l): dU, layer_key("W", l): dW, layer_key("b", l): db})
-            dA = dx                                                 # ∂J/∂h(t) of the layer below
-        return RNNBackward(loss, {k: grads[k] for k in self.params}, self._stack(dh0s), dA,
-                           [Hs[1:] for Hs in Hss])
+            inp = Hs[1:]                                            # layer l's h(t): l+1's x(t)
+        return inputs, Hss
 
     def _backward_reference(self, x, y, h0, weight) -> RNNBackward:
         layers = [self.layer(l) for l in range(self.num_layers)]
@@ -236,11 +257,9 @@ class SimpleRNN(RecurrentModel):
         """(J, last state) on validated inputs, forward only."""
         if self.bidirectional:
             return bi.forward_loss(self, x, y, h0, mask, lengths)
-        inp, last = x, []
-        for l, h0_l in enumerate(self._h0s(h0)):
-            p = self.layer(l)
-            _, Hs = fused.layer_forward(inp, h0_l, p["U"], p["W"], p["b"], self.act)
-            last.append(Hs[-1].copy())
-            inp = Hs[1:]
-        o = fused.output_forward(inp, self.params["V"], self.params["c"])
+        k = self._slices(x)
+        with fused.one_thread(k):
+            _, Hss = self._layers_forward(x, h0, k)
+            o = fused.output_forward(Hss[-1][1:], self.params["V"], self.params["c"], k)
+        last = [Hs[-1].copy() for Hs in Hss]
         return per_step_total(self.output, o, y, mask / x.shape[1]), self._stack(last)
