@@ -397,3 +397,21 @@ def test_passes_too_small_for_threads_keep_the_fused_loop(fake_threads, monkeypa
     monkeypatch.setattr(slices, "MIN_FLOPS", MIN_FLOPS)
     passes, _ = fused.forward(x, np.zeros((1, 32, 4), F32), GRU(3, 4, 2, dtype=F32).params, 1)
     assert isinstance(passes[0], fused.LayerPass)                 # the real bound: unsliced
+
+
+# -- a large vocabulary: ∂J/∂U after the join ----------------------------------------------------
+@pytest.mark.parametrize("D, scattered", [(12, True), (13, False)])      # 2·12 <= 24 < 2·13
+def test_token_gradient_of_a_large_vocabulary_is_summed_after_the_join(D, scattered, monkeypatch,
+                                                                        rng):
+    """k slices would each hold a (D, 3H) ∂J/∂U: from k·D > T·B the slices do not scatter, and
+    ∂J/∂U is one sorted segment sum over all positions after the join (k·D·3H floats could be
+    far more than the pass: 8 slices of a 50k-word vocabulary at H 256 are 1.2 GB)."""
+    T, B, H, O = 3, 8, 5, 4
+    model = GRU(D, H, O, dtype=F32, seed=4)
+    x, y = inputs(rng, T, B, D, O, True)
+    h0 = state(rng, 1, B, H)
+    calls, segment_sum = [], slices.token_gradient
+    monkeypatch.setattr(slices, "token_gradient", lambda *a: calls.append(1) or segment_sum(*a))
+    sliced = run_fused(model, x, y, h0, 2)
+    assert sliced.n_slices == [2] and len(calls) == (0 if scattered else 1)
+    assert_same_pass(sliced, run_fused(model, x, y, h0, 0))

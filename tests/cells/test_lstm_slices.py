@@ -353,3 +353,22 @@ def test_passes_too_small_for_threads_keep_the_fused_loop(fake_threads, monkeypa
     assert slices.count(x, layer(), True) == 2
     assert slices.count(x[:4], layer(), True) == 0                # one step fewer: too small
     assert slices.count(x[:4], layer(), True, 2) == 2
+
+
+# -- a large vocabulary: ∂J/∂W after the join ----------------------------------------------------
+@pytest.mark.parametrize("D, scattered", [(12, True), (13, False)])      # 2·12 <= 24 < 2·13
+def test_token_gradient_of_a_large_vocabulary_is_summed_after_the_join(D, scattered, monkeypatch,
+                                                                        rng):
+    """k slices would each hold a (D, 4H) ∂J/∂Wᵀ: from k·D > T·B the slices do not scatter, and
+    ∂J/∂W is one scatter over all positions' rows after the join (k·D·4H floats could be far
+    more than the pass: 8 slices of a 50k-word vocabulary at H 256 are 1.6 GB)."""
+    T, B, H, O = 3, 8, 5, 4
+    model = LSTM(D, H, O, dtype=F32, seed=4)
+    x, y = inputs(rng, T, B, D, O, True)
+    h0, c0 = states(rng, 1, B, H)
+    calls, after_join = [], fused.token_weight_gradient
+    monkeypatch.setattr(fused, "token_weight_gradient",
+                        lambda *a: calls.append(1) or after_join(*a))
+    sliced = run_fused(model, x, y, h0, c0, 2)
+    assert sliced.n_slices == [2] and len(calls) == (0 if scattered else 1)
+    assert_same_pass(sliced, run_fused(model, x, y, h0, c0, 0))

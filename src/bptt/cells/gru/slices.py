@@ -13,7 +13,9 @@ per-step product's right factor), H1[0] = h(−1); RH (T, H, n) r(t) ⊙ h(t−1
 slices write disjoint parts of the shared arrays Hs (T+1, B, H) = h(t), RHs (T, B, H)
 = r(t) ⊙ h(t−1) ("before") (batch-major) and dG (HG, T, B) = the errors, which the weight
 gradients read after the join; each slice also sums its own part of ∂J/∂b (with ∂J/∂b_hn) and,
-for token ids, of ∂J/∂U (a scatter-add into its own (D, 3H) array), added up after the join.
+for token ids, of ∂J/∂U (a scatter-add into its own (D, 3H) array), added up after the join —
+unless the k slices' arrays would hold more entries than dG (k·D > T·B, a large vocabulary):
+then ∂J/∂U is one sorted segment sum over all positions after the join.
 (The scatter-add costs 0.7 ms of one slice's backward at T50 B32 H256; the fused path's sorted
 segment sum after the join would take 1.3 ms on one thread.)
 
@@ -48,6 +50,7 @@ from typing import NamedTuple, Optional
 import numpy as np
 
 from .. import cblas, threads
+from ..fastpath import token_gradient
 from ..jit import AVAILABLE  # noqa: F401  (read by fused.py: the kernels' switch, BPTT_NUMBA=0)
 from ..slicing import MIN_COLUMNS, bounds, kernel  # noqa: F401  (MIN_COLUMNS: for readers)
 from ..slicing import count as _count, gemm as _gemm, rows as _rows, run as _run
@@ -277,6 +280,8 @@ def layer_backward(dY, sp: SlicedPass):
     HG = 4 * H if after else 3 * H
     tokens = sp.x.dtype.kind in "iu"
     D = fl.U.shape[1]
+    scatter = tokens and k * D <= N          # the slices' (D, 3H) arrays no larger than dG, else
+    no_ids = np.empty((0, 0), dtype=np.uintp)   # ∂J/∂U once over all positions after the join
     dY = np.ascontiguousarray(dY, dtype=dt)
     RT = np.ascontiguousarray(fl.RT)
     WnT = _empty(0, 0, dtype=dt) if after else np.ascontiguousarray(fl.WnT)
@@ -287,19 +292,22 @@ def layer_backward(dY, sp: SlicedPass):
         for s in sp.slices:
             n = s.G.shape[2]
             dh_rec, db = np.zeros((H, n), dtype=dt), np.zeros(HG, dtype=dt)
-            dUT = np.zeros((D if tokens else 0, 3 * H), dtype=dt)
+            dUT = np.zeros((D if scatter else 0, 3 * H), dtype=dt)
             outs.append((s.b0, dh_rec, db, dUT))
             jobs.append((backward, (cblas.SGEMM, RT, WnT, dY, s.b0, s.G, s.H1, dG, dh_rec,
                                     _empty(H, n, dtype=dt), _empty(H, n, dtype=dt),
-                                    _rows(H, RT.shape[1], n), _rows(H, H, n), s.ids, dUT, db)))
+                                    _rows(H, RT.shape[1], n), _rows(H, H, n),
+                                    s.ids if scatter else no_ids, dUT, db)))
         _run(jobs)
         for b0, dh_rec, _, _ in outs:
             dh0[b0:b0 + dh_rec.shape[1]] = dh_rec.T
         dG = dG.reshape(HG, N)                                        # all positions     (HG, N)
         dGin = dG[:3 * H]                                             # [n; r; z]         (3H, N)
         db = np.sum([o[2] for o in outs], axis=0, dtype=dt)
-        if tokens:
+        if scatter:
             dU = np.ascontiguousarray(np.sum([o[3] for o in outs], axis=0, dtype=dt).T)   # (3H, D)
+        elif tokens:                                                  # a sorted segment sum
+            dU = np.ascontiguousarray(token_gradient(sp.x, dGin.T, (3 * H, D), dt))
         else:
             dU = threads.dot(dGin, sp.x.reshape(N, D), k)             # Σ_t ∂J/∂ĝ(t) x(t)ᵀ
         dW = threads.dot(dG[H:], Hs[:-1].reshape(N, H), k)   # Σ_t [∂J/∂r̂; ∂J/∂ẑ (; ∂J/∂ĥn)] h(t−1)ᵀ

@@ -204,27 +204,30 @@ def layer_backward(dY, sp: SlicedPass, feature_major: bool):
 
     Returns (dG (T, B, 4H) the ∂J/∂ĝ rows, ∂J/∂y(−1), ∂J/∂c(−1) (B, H), ∂J/∂b (4H,), and ∂J/∂W
     (4H, D) for token ids, else None): the slices sum their parts of ∂J/∂b and of a token
-    layer's ∂J/∂W as they go, on their threads."""
+    layer's ∂J/∂W as they go, on their threads — unless the k slices' (D, 4H) arrays would hold
+    more entries than dG (k·D > T·B, a large vocabulary): then ∂J/∂W is None here, and summed
+    once over dG's rows after the join (`fused.token_weight_gradient`)."""
     T, B, H = sp.Ys.shape[0] - 1, sp.Ys.shape[1], sp.Ys.shape[2]
     dt = sp.Ys.dtype
     dY = np.ascontiguousarray(dY, dtype=dt)
     dG = np.empty((T, B, 4 * H), dtype=dt)
     dy0, dc0 = np.empty((B, H), dtype=dt), np.empty((B, H), dtype=dt)
-    tokens = sp.x.dtype.kind in "iu"
     D = sp.fl.Ws.shape[1]
+    scatter = sp.x.dtype.kind in "iu" and len(sp.slices) * D <= T * B   # else after the join
+    no_ids = np.empty((0, 0), dtype=np.uintp)
     outs, jobs = [], []
     for s in sp.slices:
         n = s.G.shape[2]
         dy_rec, carry = np.zeros((H, n), dtype=dt), np.zeros((H, n), dtype=dt)
-        db, dWT = np.zeros(4 * H, dtype=dt), np.zeros((D if tokens else 0, 4 * H), dtype=dt)
+        db, dWT = np.zeros(4 * H, dtype=dt), np.zeros((D if scatter else 0, 4 * H), dtype=dt)
         outs.append((s.b0, dy_rec, carry, db, dWT))
         jobs.append((backward, (cblas.SGEMM, sp.fl.RT, dY, feature_major, s.b0, s.G, s.C, s.TC, dG,
                                 dy_rec, carry, np.empty((H, n), dtype=dt), _rows(H, 4 * H, n),
-                                s.ids, dWT, db)))
+                                s.ids if scatter else no_ids, dWT, db)))
     _run(jobs)
     for b0, dy_rec, carry, _, _ in outs:
         dy0[b0:b0 + dy_rec.shape[1]] = dy_rec.T
         dc0[b0:b0 + carry.shape[1]] = carry.T
     db = np.sum([o[3] for o in outs], axis=0, dtype=dt)
-    dW = np.ascontiguousarray(np.sum([o[4] for o in outs], axis=0, dtype=dt).T) if tokens else None
+    dW = np.ascontiguousarray(np.sum([o[4] for o in outs], axis=0, dtype=dt).T) if scatter else None
     return dG, dy0, dc0, db, dW
