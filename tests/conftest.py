@@ -59,3 +59,15 @@ def pytest_make_collect_report(collector):
         report.outcome = "failed"
         report.longrepr = (f"{collector.nodeid}: skipped while collected in CI, which counts as a "
                            f"failure: {reason}")
+
+
+@pytest.fixture
+def fake_threads(monkeypatch):
+    """fake_threads(n): cblas.threads() says n and every cell slices tiny passes
+    (`slicing_support.faker`, for the cells' batch-sliced loops); OpenBLAS's real thread count
+    is put back after the test."""
+    from bptt.cells import cblas
+    from slicing_support import faker
+    real = cblas._get_threads()
+    yield faker(monkeypatch)
+    cblas._set_threads(real)

@@ -17,6 +17,7 @@ from bptt.cells.lstm import slices as lstm_slices
 from bptt.cells.lstm.model import LSTM
 from bptt.cells.rnn import slices as rnn_slices
 from bptt.cells.rnn.model import SimpleRNN
+from slicing_support import close
 
 F32 = np.float32
 CELLS = {"rnn": (SimpleRNN, rnn_slices), "lstm": (LSTM, lstm_slices), "gru": (GRU, gru_slices)}
@@ -33,10 +34,6 @@ def blas_counts(monkeypatch):
 
     monkeypatch.setattr(threads, "dot", spy)
     return seen
-
-
-def close(a, b, tol=2e-5):
-    return np.abs(np.asarray(a, np.float64) - b).max() <= tol * np.abs(b).max()
 
 
 @pytest.mark.parametrize("kind", CELLS)

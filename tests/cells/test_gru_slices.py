@@ -19,27 +19,21 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
 
-from bptt.cells import cblas, threads
+from bptt.cells import cblas
 from bptt.cells.gru import fused, slices
 from bptt.cells.gru.model import GRU
 from bptt.nn.losses import loss_and_error
 from bptt.optim import Adam
+from slicing_support import TOL, close
 
 assert slices.AVAILABLE and cblas.AVAILABLE, (
     "the sliced GRU needs numba and NumPy's bundled OpenBLAS; both are installed wherever these "
     "tests run (unset BPTT_NUMBA=0 / BPTT_CBLAS=0)")
 
-TOL = 2e-5
 MIN_FLOPS = slices.MIN_FLOPS
 F32 = np.float32
 GATES = ("r", "z", "n")
 
-
-def close(a, b, tol=TOL) -> bool:
-    """max |a − b| <= tol · max |b|, same shape."""
-    a, b = np.asarray(a), np.asarray(b)
-    assert a.shape == b.shape, (a.shape, b.shape)
-    return bool(np.abs(a.astype(np.float64) - b).max() <= tol * np.abs(b).max())
 
 
 def inputs(rng, T, B, D, O, tokens):
@@ -174,21 +168,6 @@ def test_token_ids_out_of_range_are_refused(rng):
 
 
 # -- the public model: auto slicing from OpenBLAS's thread count ---------------------------------
-@pytest.fixture
-def fake_threads(monkeypatch):
-    """fake_threads(n): cblas.threads() says n. one_thread restores the count it read (n) into
-    OpenBLAS itself, so the real count is put back after the test."""
-    real = cblas._get_threads()
-
-    def fake(n):
-        monkeypatch.setattr(cblas, "threads", lambda: n)
-        monkeypatch.setattr(slices, "MIN_FLOPS", 0)              # the tests' passes are tiny
-        monkeypatch.setattr(threads, "MIN_SPLIT_FLOPS", 0)
-
-    yield fake
-    cblas._set_threads(real)
-
-
 @pytest.fixture
 def passes_seen(monkeypatch):
     """The slice counts of every forward through the layers the model makes (fused.forward and

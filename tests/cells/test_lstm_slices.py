@@ -16,26 +16,20 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
 
-from bptt.cells import cblas, threads
+from bptt.cells import cblas
 from bptt.cells.lstm import fused, slices
 from bptt.cells.lstm import kernels as lstm_kernels
 from bptt.cells.lstm.model import LSTM
 from bptt.nn.losses import loss_and_error
 from bptt.optim import Adam
+from slicing_support import TOL, close
 
 assert lstm_kernels.AVAILABLE and cblas.AVAILABLE, (
     "the sliced LSTM needs numba and NumPy's bundled OpenBLAS; both are installed wherever these "
     "tests run (unset BPTT_NUMBA=0 / BPTT_CBLAS=0)")
 
-TOL = 2e-5
 F32 = np.float32
 
-
-def close(a, b, tol=TOL) -> bool:
-    """max |a − b| <= tol · max |b|, same shape."""
-    a, b = np.asarray(a), np.asarray(b)
-    assert a.shape == b.shape, (a.shape, b.shape)
-    return bool(np.abs(a.astype(np.float64) - b).max() <= tol * np.abs(b).max())
 
 
 def states(rng, L, B, H, dtype=F32):
@@ -150,21 +144,6 @@ def test_the_tolerance_catches_a_wrong_slice(monkeypatch, rng):
 
 
 # -- the public model: auto slicing from OpenBLAS's thread count ---------------------------------
-@pytest.fixture
-def fake_threads(monkeypatch):
-    """fake_threads(n): cblas.threads() says n. one_thread restores the count it read (n) into
-    OpenBLAS itself, so the real count is put back after the test."""
-    real = cblas._get_threads()
-
-    def fake(n):
-        monkeypatch.setattr(cblas, "threads", lambda: n)
-        monkeypatch.setattr(slices, "MIN_FLOPS", 0)              # the tests' passes are tiny
-        monkeypatch.setattr(threads, "MIN_SPLIT_FLOPS", 0)
-
-    yield fake
-    cblas._set_threads(real)
-
-
 @pytest.fixture
 def passes_seen(monkeypatch):
     """The pass types of every forward through the layers the model makes (fused.forward and

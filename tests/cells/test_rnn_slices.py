@@ -19,27 +19,21 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
 
-from bptt.cells import cblas, threads
+from bptt.cells import cblas
 from bptt.cells.rnn import fused, slices
 from bptt.cells.rnn.model import SimpleRNN
 from bptt.data.chardata import CharData
 from bptt.nn.activations import ACTIVATIONS, Activation
 from bptt.training.loop import TrainConfig, train
 from corpus import small_text
+from slicing_support import TOL, close
 
 assert slices.AVAILABLE and cblas.AVAILABLE, (
     "the sliced RNN needs numba and NumPy's bundled OpenBLAS; both are installed wherever these "
     "tests run (unset BPTT_NUMBA=0 / BPTT_CBLAS=0)")
 
-TOL = 2e-5
 F32 = np.float32
 
-
-def close(a, b, tol=TOL) -> bool:
-    """max |a − b| <= tol · max |b|, same shape."""
-    a, b = np.asarray(a), np.asarray(b)
-    assert a.shape == b.shape, (a.shape, b.shape)
-    return bool(np.abs(a.astype(np.float64) - b).max() <= tol * np.abs(b).max())
 
 
 def problem(rng, T, B, D, O, H, L, tokens):
@@ -198,21 +192,6 @@ def test_keep_a_stays_on_the_fused_loop(seen, rng):
 
 
 # -- auto slicing from OpenBLAS's thread count ---------------------------------------------------
-@pytest.fixture
-def fake_threads(monkeypatch):
-    """fake_threads(n): cblas.threads() says n. one_thread restores the count it read (n) into
-    OpenBLAS itself, so the real count is put back after the test."""
-    real = cblas._get_threads()
-
-    def fake(n):
-        monkeypatch.setattr(cblas, "threads", lambda: n)
-        monkeypatch.setattr(slices, "MIN_FLOPS", 0)              # the tests' passes are tiny
-        monkeypatch.setattr(threads, "MIN_SPLIT_FLOPS", 0)
-
-    yield fake
-    cblas._set_threads(real)
-
-
 @pytest.mark.parametrize("n_threads, B", [(2, 16), (2, 21), (3, 26), (3, 11)])
 @pytest.mark.parametrize("num_layers", [1, 2])
 @pytest.mark.parametrize("tokens", [True, False])
