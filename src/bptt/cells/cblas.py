@@ -1,7 +1,7 @@
 """NumPy's own OpenBLAS, reached through ctypes: its sgemm for compiled kernels that call BLAS
 from their own threads, and its thread count.
 
-The batch-sliced LSTM loop (`bptt.cells.lstm.slices`) runs each slice's whole time loop in one
+The cells' batch-sliced loops (`bptt.cells.slicing`) run each slice's whole time loop in one
 numba kernel on its own thread; the kernel multiplies through `SGEMM`, passed in as an argument
 (numba calls a ctypes function given as an argument, and can still cache the kernel). While the
 slices run, OpenBLAS is held to one thread (`one_thread`): each slice is one thread's work.

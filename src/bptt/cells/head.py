@@ -1,6 +1,6 @@
 """The output layer and the loss of a sliced pass over bands of positions, on bptt's threads.
 
-Between the layers' forward and their BPTT, a pass run in batch slices (`bptt.cells.lstm.slices`)
+Between the layers' forward and their BPTT, a pass run in batch slices (`bptt.cells.slicing`)
 needs, over all N = T·B positions: the logits o = c + V y, the loss J and ∂J/∂o, the outside
 errors Vᵀ ∂J/∂o of the top layer, and ∂J/∂V, ∂J/∂c. None of it depends on time, so each of k
 threads does all of it for one band of positions (contiguous rows of the (N, H) top outputs):

@@ -1,4 +1,4 @@
-"""bptt's own worker threads for a pass run in batch slices (`bptt.cells.lstm.slices`), and the
+"""bptt's own worker threads for a pass run in batch slices (`bptt.cells.slicing`), and the
 large GEMMs of that pass split over them.
 
 While a sliced pass runs, OpenBLAS is held to one thread (`bptt.cells.cblas.one_thread`) for all
