@@ -4,8 +4,8 @@ reversed sequence.
 
 Dimension letters: T time steps, B batch, D the layer's input size, H hidden size.
 
-Each cell has one `Direction` with four functions over its *existing* layer code (nothing is
-re-derived here; the equations are in each cell's reference.py):
+Each cell has one `Direction`: four functions over its *existing* layer code (nothing is
+re-derived here; the equations are in each cell's reference.py) and its slice count:
 
     forward(model, x, state0, p, reference, slices) -> Run   # x (T, B, D) or (T, B) ids
         state0: the layer's initial state as a tuple of (B, H) arrays, (h,) or (y, c)
