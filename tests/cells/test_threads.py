@@ -364,3 +364,23 @@ def test_callers_on_several_threads_share_the_pool_safely():
     for t in ts:
         t.join(timeout=60)
     assert errors == [] and len(results) == 60 and all(results.values())
+
+
+# -- bptt.cells.slicing: the forced count, and the hold ------------------------------------------
+def test_a_forced_slice_count_must_be_a_count():
+    from bptt.cells import slicing
+    for bad in (-1, 2.0, "2", True):
+        with pytest.raises(ValueError, match=r"slices must be None \(decide by OpenBLAS's threads\) "
+                                             r"or an int >= 0 \(0: never\)\. Got "):
+            slicing.count(32, 1e9, np.float32, True, bad, 0)
+    assert slicing.count(32, 1e9, np.float32, True, np.int64(3), 0) == 3
+
+
+def test_held_holds_openblas_at_one_thread_only_for_a_sliced_pass():
+    from bptt.cells import slicing
+    with threadpool_limits(limits=2, user_api="blas"):
+        with slicing.held(0):
+            assert cblas._get_threads() == 2
+        with slicing.held(2):
+            assert cblas._get_threads() == 1
+        assert cblas._get_threads() == 2

@@ -58,7 +58,6 @@ torch's bidirectional modules.
 """
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
 from typing import NamedTuple, Optional
 
@@ -66,7 +65,8 @@ import numpy as np
 
 from .. import _validate as v
 from ..nn.losses import loss_and_error, output_fn, per_step_total
-from . import cblas, threads
+from . import threads
+from .slicing import held
 from . import directions       # a module import: the cells' packages import this module
 from .layers import layer_key
 
@@ -194,11 +194,6 @@ def slice_count(model, x, reference: bool) -> int:
         return 0
     p0 = direction_params(model.params, plain_names(model.params), 0, 0)
     return directions.DIRECTIONS[model.kind].slices(model, x, p0)
-
-
-def held(k: int):
-    """OpenBLAS held to one thread while a sliced pass (k > 0) runs."""
-    return cblas.one_thread() if k else contextlib.nullcontext()
 
 
 def run_forward(model, x, state, lengths, reference: bool, k: Optional[int] = None) -> Pass:

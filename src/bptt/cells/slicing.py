@@ -10,6 +10,7 @@ slower than one thread: benchmarks/RESULTS.md.) The kernels multiply through Num
 """
 from __future__ import annotations
 
+import contextlib
 import os
 
 import numpy as np
@@ -32,6 +33,10 @@ def count(B: int, flops: float, dtype, jit: bool, slices, min_flops: float) -> i
     flops < min_flops (handing work to the threads costs ≈ 60 µs a time), when the kernels are
     off, without NumPy's OpenBLAS, or for float64.
     An int forces that many (1 included; 0 none), at most B. BPTT_SLICES=0 turns slicing off."""
+    if slices is not None and (isinstance(slices, bool) or not isinstance(slices, (int, np.integer))
+                               or slices < 0):
+        raise ValueError(f"slices must be None (decide by OpenBLAS's threads) or an int >= 0 "
+                         f"(0: never). Got {slices!r}.")
     if slices == 0 or not (jit and cblas.AVAILABLE and np.dtype(dtype) == np.float32 and B > 0):
         return 0
     if slices is None:
@@ -52,6 +57,12 @@ def rows(M: int, K: int, n: int) -> int:
     """Rows per block of an (M, K) @ (K, n) product: a multiple of 8 under SMALL_GEMM, or M."""
     m = SMALL_GEMM // max(n * K, 1) // 8 * 8
     return M if m < 8 else min(m, M)
+
+
+def held(k: int):
+    """OpenBLAS held to one thread for a whole sliced pass (k > 0), else nothing: between the
+    layers its spinning workers would take the slices' cores."""
+    return cblas.one_thread() if k else contextlib.nullcontext()
 
 
 def run(jobs) -> None:

@@ -61,13 +61,13 @@ token ∂J/∂U ≈ 1.5; the input projection and the transposes ≈ 1.5.
 """
 from __future__ import annotations
 
-import contextlib
 from typing import NamedTuple, Optional
 
 import numpy as np
 
 from . import slices as sliced
 from .. import cblas, threads
+from ..slicing import held
 from ..fastpath import row_blocks, token_gradient
 from ..head import head_backward
 from ..layers import layer_key
@@ -278,7 +278,7 @@ def forward(x, h0, params, num_layers, slices=None):
 
 def _forward(x, h0, params, num_layers, k, fl):
     """`forward` in k slices (0: the fused loop), fl layer 0's FusedLayer."""
-    with cblas.one_thread() if k else contextlib.nullcontext():
+    with held(k):
         passes = _layers_forward(x, h0, params, num_layers, k, fl)
         Y = passes[-1].Hs[1:]
         T, B, H = Y.shape
@@ -325,7 +325,7 @@ def backward(dO, passes, params, need_dx: bool = True):
 
     Returns (dx or None, ∂J/∂h0 (num_layers, B, H), grads keyed like params)."""
     k = len(passes[0].slices) if isinstance(passes[0], sliced.SlicedPass) else 0
-    with cblas.one_thread() if k else contextlib.nullcontext():
+    with held(k):
         T, B, O = dO.shape
         H_top = passes[-1].Hs[1:]
         H = H_top.shape[-1]

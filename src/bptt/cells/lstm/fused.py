@@ -58,7 +58,6 @@ rest, NumPy path: ∂J/∂W's one-hot columns in the joint GEMM ≈ 2.2 ms (the 
 """
 from __future__ import annotations
 
-import contextlib
 from typing import NamedTuple, Optional
 
 import numpy as np
@@ -66,6 +65,7 @@ import numpy as np
 from . import kernels as kernels
 from . import slices as sliced
 from .. import cblas, threads
+from ..slicing import held
 from ..head import head_backward
 from ...nn.losses import MeanPooled, loss_and_error
 from ..fastpath import row_blocks, token_gradient
@@ -318,7 +318,7 @@ def forward(x, h0, c0, params, num_layers, numba: Optional[bool] = None, slices=
     Returns (passes, O): passes[l] the LayerPass (or SlicedPass) of layer l, O the logits (T, B, O)."""
     fl = fuse(params, 0)
     k = sliced.count(x, fl, use_kernels(numba, fl), slices)
-    with cblas.one_thread() if k else contextlib.nullcontext():
+    with held(k):
         passes = _layers_forward(x, h0, c0, params, num_layers, numba, k, fl)
         Y = passes[-1].Ys[1:]
         T, B, H = Y.shape
@@ -366,7 +366,7 @@ def backward(dO, passes, params, numba: Optional[bool] = None):
 
     Returns (dx or None, ∂J/∂h0, ∂J/∂c0 (num_layers, B, H), grads keyed like params)."""
     k = len(passes[0].slices) if isinstance(passes[0], sliced.SlicedPass) else 0
-    with cblas.one_thread() if k else contextlib.nullcontext():
+    with held(k):
         T, B, O = dO.shape
         Y_top = passes[-1].Ys[1:]
         H = Y_top.shape[-1]

@@ -11,7 +11,8 @@ owns contiguous feature-major buffers: G (T, 4H, n) the gates, then ∂J/∂ĝ; 
 TC (T, H, n) tanh(c(t)). The slices write disjoint rows of the shared batch-major arrays Ys
 (T+1, B, H) = y(t), Cs (T+1, B, H) = c(t) and dG (T, B, 4H) = ∂J/∂ĝ, which ∂J/∂R reads after
 the join in one product split over the threads; each slice also sums its own part of ∂J/∂b and,
-for token ids, of ∂J/∂W (added up after the join).
+for token ids, of ∂J/∂W (added up after the join; for a vocabulary with k·D > T·B, ∂J/∂W is
+instead one scatter over dG's rows after the join).
 
 Per step, forward: ĝ = [R | b] [y(t−1); 1] (+ W x(t) for float inputs, or the table's columns
 for token ids), the pointwise equations (`bptt.cells.lstm.kernels`) with `bptt.cells.tanh32`

@@ -50,12 +50,10 @@ are measured in `bptt.cells.rnn.slices`.
 """
 from __future__ import annotations
 
-import contextlib
-
 import numpy as np
 
 from . import slices as sliced
-from .. import cblas, threads
+from .. import threads
 from ...nn.activations import Activation
 from ..fastpath import token_gradient
 
@@ -257,8 +255,3 @@ def output_backward(dO, h, V, k: int = 0):
     return (threads.dot(dO2, V, k).reshape(T, B, -1),      # Vᵀ ∂J/∂o(t)
             threads.dot(dO2.T, h.reshape(T * B, -1), k),   # Σ_t ∂J/∂o(t) h(t)ᵀ
             dO2.sum(axis=0))                               # Σ_t ∂J/∂o(t)
-
-
-def one_thread(k: int):
-    """OpenBLAS held to one thread for a sliced pass (k > 0), else nothing."""
-    return cblas.one_thread() if k else contextlib.nullcontext()

@@ -30,6 +30,7 @@ from . import reference
 from . import slices
 from .. import bidirectional as bi
 from .. import sequences
+from ..slicing import held
 from ..head import head_backward
 from ...nn.activations import get_activation
 from ...nn.init import uniform_fan_in
@@ -201,7 +202,7 @@ class SimpleRNN(RecurrentModel):
             return self._backward_reference(x, y, h0, weight)
         L, V, c = self.num_layers, self.params["V"], self.params["c"]
         k = self._slices(x)                                         # batch slices: decided once
-        with fused.one_thread(k):                                   # OpenBLAS on one thread if k
+        with held(k):                                   # OpenBLAS on one thread if k
             inputs, Hss = self._layers_forward(x, h0, k)
             inp = Hss[-1][1:]                                       # the top layer's h(t)
             if k and not isinstance(y, MeanPooled):                 # output layer and loss in
@@ -258,7 +259,7 @@ class SimpleRNN(RecurrentModel):
         if self.bidirectional:
             return bi.forward_loss(self, x, y, h0, mask, lengths)
         k = self._slices(x)
-        with fused.one_thread(k):
+        with held(k):
             _, Hss = self._layers_forward(x, h0, k)
             o = fused.output_forward(Hss[-1][1:], self.params["V"], self.params["c"], k)
         last = [Hs[-1].copy() for Hs in Hss]
