@@ -342,7 +342,8 @@ def test_count_is_zero_off_its_conditions(fake_threads, monkeypatch):
     assert slices.count(x, fl, True) == 0 and slices.count(x, fl, True, 2) == 2   # forcing works
     monkeypatch.delenv("BPTT_SLICES")
     fake_threads(1)
-    assert slices.count(ids(64), fl, True) == 0 == slices.count(ids(64), fl, True, 0)   # one thread
+    assert slices.count(ids(64), fl, True) == 1 and slices.count(ids(64), fl, True, 0) == 0   # one
+    assert slices.count(ids(2), fl, True) == 1                   # thread: one slice, any batch
     fake_threads(2)
     monkeypatch.setattr(cblas, "AVAILABLE", False)
     assert slices.count(x, fl, True) == slices.count(x, fl, True, 2) == 0     # no OpenBLAS
@@ -365,17 +366,20 @@ def test_without_numba_the_fused_loop_runs():
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr
 
 
-def test_passes_too_small_for_threads_keep_the_fused_loop(fake_threads, monkeypatch):
-    """Auto slicing needs MIN_FLOPS of GEMM work in the pass (2·T·B·3H·(H+1)·3): one step fewer
-    is too small; forcing does not need it."""
+def test_passes_too_small_for_threads_run_one_slice(fake_threads, monkeypatch):
+    """Slicing over threads needs MIN_FLOPS of GEMM work in the pass (2·T·B·3H·(H+1)·3): one step
+    fewer is too small, and one slice runs on the calling thread; forcing needs neither. From
+    MIN_FLOPS on, a batch too small for two slices keeps OpenBLAS's threads (the fused loop)."""
     fake_threads(2)
     monkeypatch.setattr(slices, "MIN_FLOPS", 2 * 5 * 32 * 12 * 5 * 3)   # T=5, B=32, H=4: enough
     x = np.zeros((5, 32), dtype=np.intp)
     assert slices.count(x, layer(), True) == 2
-    assert slices.count(x[:4], layer(), True) == 0 and slices.count(x[:4], layer(), True, 2) == 2
+    assert slices.count(x[:4], layer(), True) == 1 and slices.count(x[:4], layer(), True, 2) == 2
+    monkeypatch.setattr(slices, "MIN_FLOPS", 2 * 5 * 7 * 12 * 5 * 3)    # T=5, B=7: enough
+    assert slices.count(x[:, :7], layer(), True) == 0             # but one slice's worth of batch
     monkeypatch.setattr(slices, "MIN_FLOPS", MIN_FLOPS)
     passes, _ = fused.forward(x, np.zeros((1, 32, 4), F32), GRU(3, 4, 2, dtype=F32).params, 1)
-    assert isinstance(passes[0], fused.LayerPass)                 # the real bound: unsliced
+    assert isinstance(passes[0], slices.SlicedPass) and len(passes[0].slices) == 1   # the real bound
 
 
 # -- a large vocabulary: ∂J/∂U after the join ----------------------------------------------------

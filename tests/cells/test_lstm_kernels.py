@@ -13,6 +13,7 @@ import pytest
 
 from bptt.cells.lstm import fused as lstm_fused
 from bptt.cells.lstm import kernels as lstm_kernels
+from bptt.cells.lstm import slices as lstm_slices
 from bptt.cells.lstm.model import LSTM
 from conftest import make_lstm_problem
 
@@ -87,7 +88,7 @@ def test_fast_path_same_numbers_with_and_without_kernels(num_layers, tokens, dty
     h0, c0 = h0[:num_layers].astype(dtype), c0[:num_layers].astype(dtype)
     runs = []
     for numba in (False, True):
-        passes, o = lstm_fused.forward(x, h0, c0, model.params, num_layers, numba=numba)
+        passes, o = lstm_fused.forward(x, h0, c0, model.params, num_layers, numba=numba, slices=0)
         states = [(p.Ys.copy(), p.Cf.copy(), p.TCf.copy(), p.Gf.copy()) for p in passes]
         dO = np.asarray(rng.normal(size=o.shape) if not runs else runs[0][2], dtype=dtype)
         runs.append((o, states, dO, lstm_fused.backward(dO, passes, model.params, numba=numba)))
@@ -138,10 +139,21 @@ def test_kernels_are_compiled_when_numba_is_installed():
 
 
 @needs_numba
+@needs_numba
 def test_model_runs_the_kernels_by_default(monkeypatch):
-    """LSTM's fast path calls the kernels when numba is there (no argument needed)."""
-    calls = []
+    """LSTM's fast path runs numba kernels when numba is there (no argument needed): in float32
+    the batch-sliced loop (one slice for this small pass), and with slicing off or in float64 the
+    fused loop's kernels, once a step."""
+    sliced, calls = [], []
+    whole_slice = lstm_slices.backward
+    monkeypatch.setattr(lstm_slices, "backward", lambda *a: sliced.append(1) or whole_slice(*a))
     original = lstm_kernels.cell_backward_nb
     monkeypatch.setattr(lstm_kernels, "cell_backward_nb", lambda *a: calls.append(1) or original(*a))
-    LSTM(4, 3, 2, dtype="float32").backward(np.zeros((5, 2), dtype=int), np.zeros((5, 2), dtype=int))
-    assert len(calls) == 5
+    ids = np.zeros((5, 2), dtype=int)
+    LSTM(4, 3, 2, dtype="float32").backward(ids, ids)
+    assert sliced == [1] and calls == []
+    LSTM(4, 3, 2, dtype="float64").backward(ids, ids)
+    assert sliced == [1] and len(calls) == 5
+    monkeypatch.setenv("BPTT_SLICES", "0")
+    LSTM(4, 3, 2, dtype="float32").backward(ids, ids)
+    assert sliced == [1] and len(calls) == 10

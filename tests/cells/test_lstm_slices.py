@@ -305,7 +305,8 @@ def test_count_is_zero_off_its_conditions(fake_threads, monkeypatch):
     assert slices.count(x, fl, True, 2) == 2                                  # forcing still works
     monkeypatch.delenv("BPTT_SLICES")
     fake_threads(1)
-    assert slices.count(ids(64), fl, True) == 0                               # one thread
+    assert slices.count(ids(64), fl, True) == 1 == slices.count(ids(2), fl, True)   # one thread:
+    assert slices.count(ids(64), fl, True, 0) == 0                            # one slice
     fake_threads(2)
     monkeypatch.setattr(cblas, "AVAILABLE", False)
     assert slices.count(x, fl, True) == slices.count(x, fl, True, 2) == 0     # no OpenBLAS
@@ -324,14 +325,18 @@ def test_count_follows_threads_and_batch_or_the_forced_value(n_threads, B, force
     assert slices.count(ids(B), layer(), True, forced) == expected
 
 
-def test_passes_too_small_for_threads_keep_the_fused_loop(fake_threads, monkeypatch):
-    """Auto slicing needs MIN_FLOPS of GEMM work in the pass (2·T·B·4H·(H+1)·3); forcing does not."""
+def test_passes_too_small_for_threads_run_one_slice(fake_threads, monkeypatch):
+    """Slicing over threads needs MIN_FLOPS of GEMM work in the pass (2·T·B·4H·(H+1)·3), below
+    it one slice runs on the calling thread; forcing needs neither. From MIN_FLOPS on, a batch
+    too small for two slices keeps OpenBLAS's threads (the fused loop)."""
     fake_threads(2)
     monkeypatch.setattr(slices, "MIN_FLOPS", 2 * 5 * 32 * 16 * 5 * 3)   # T=5, B=32, H=4: enough
     x = np.zeros((5, 32), dtype=np.intp)
     assert slices.count(x, layer(), True) == 2
-    assert slices.count(x[:4], layer(), True) == 0                # one step fewer: too small
+    assert slices.count(x[:4], layer(), True) == 1                # one step fewer: too small
     assert slices.count(x[:4], layer(), True, 2) == 2
+    monkeypatch.setattr(slices, "MIN_FLOPS", 2 * 5 * 7 * 16 * 5 * 3)    # T=5, B=7: enough
+    assert slices.count(x[:, :7], layer(), True) == 0             # but one slice's worth of batch
 
 
 # -- a large vocabulary: ∂J/∂W after the join ----------------------------------------------------

@@ -317,7 +317,8 @@ def test_count_is_zero_off_its_conditions(fake_threads, seen, monkeypatch):
     assert slices.count(x, W32, TANH, 2) == 2                                 # forcing still works
     monkeypatch.delenv("BPTT_SLICES")
     fake_threads(1)
-    assert slices.count(ids(64), W32, TANH) == 0                              # one thread
+    assert slices.count(ids(64), W32, TANH) == 1 == slices.count(ids(2), W32, TANH)   # one thread:
+    assert slices.count(ids(64), W32, TANH, 0) == 0                           # one slice
     fake_threads(2)
     monkeypatch.setattr(cblas, "AVAILABLE", False)
     assert slices.count(x, W32, TANH) == slices.count(x, W32, TANH, 2) == 0   # no OpenBLAS
@@ -331,14 +332,18 @@ def test_count_is_zero_off_its_conditions(fake_threads, seen, monkeypatch):
     assert seen == []                                                         # the fused loop
 
 
-def test_passes_too_small_for_threads_keep_the_fused_loop(fake_threads, monkeypatch):
-    """Auto slicing needs MIN_FLOPS of GEMM work in the pass (2·T·B·H·H·3); forcing does not."""
+def test_passes_too_small_for_threads_run_one_slice(fake_threads, monkeypatch):
+    """Slicing over threads needs MIN_FLOPS of GEMM work in the pass (2·T·B·H·H·3), below it one
+    slice runs on the calling thread; forcing needs neither. From MIN_FLOPS on, a batch too small
+    for two slices keeps OpenBLAS's threads (the fused loop)."""
     fake_threads(2)
     monkeypatch.setattr(slices, "MIN_FLOPS", 2 * 5 * 32 * 4 * 4 * 3)    # T=5, B=32, H=4: enough
     x = ids(32)
     assert slices.count(x, W32, TANH) == 2
-    assert slices.count(x[:4], W32, TANH) == 0                     # one step fewer: too small
+    assert slices.count(x[:4], W32, TANH) == 1                     # one step fewer: too small
     assert slices.count(x[:4], W32, TANH, 2) == 2
+    monkeypatch.setattr(slices, "MIN_FLOPS", 2 * 5 * 7 * 4 * 4 * 3)     # T=5, B=7: enough
+    assert slices.count(x[:, :7], W32, TANH) == 0                  # but one slice's worth of batch
 
 
 def test_without_numba_the_fused_loop_runs(tmp_path, rng):

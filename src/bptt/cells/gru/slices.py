@@ -30,9 +30,10 @@ looked up row by row; for float inputs the slice's columns of XP (T, B, 3H) = U 
 halved), one product for all steps before the loop split over the threads, plus b. (A product
 per step inside the kernels instead, as the LSTM's: 9.4–9.7 ms against 8.2–8.7 ms for a layer's
 forward at D = H = 256, the input of a second layer; 5.6 against 6.0 ms at D = 65; T50 B32 H256,
-2 slices, 2 threads.) Then r, z = ½ tanh(·) + ½, n = tanh(r ⊙ ĥn + n̂'s input part)
+2 slices, 2 threads.) Then r, z = σ(2 · ½â), n = tanh(r ⊙ ĥn + n̂'s input part)
 (reset="before": r(t) ⊙ h(t−1), then the (H, H) product W_n (r ⊙ h(t−1)) added into n̂),
-h(t) = n + z ⊙ (h(t−1) − n), with `bptt.cells.tanh32`, each a loop over a flat view of one
+h(t) = n + z ⊙ (h(t−1) − n), with `bptt.cells.tanh32` and `bptt.cells.exp32`'s σ, each a loop
+over a flat view of one
 (H, n) block: a loop storing at an offset index (g[Hn + k]) does not vectorize (r and z, 50
 steps at H256 B32: 9.3 ms against 0.5 ms).
 Backward: the error equations of `fused.layer_backward`, in the same order, then the recurrent
@@ -40,8 +41,8 @@ product Σ Wᵀ [∂J/∂r̂; ∂J/∂ẑ (; ∂J/∂ĥn)] ("before": W_nᵀ ∂
 own OpenBLAS (`bptt.cells.cblas`) in row blocks under its small-matrix bound, OpenBLAS held to
 one thread for the whole layer (also when `bptt.cells.directions` calls it alone).
 
-The numbers are the fused path's up to float32 rounding: tanh32 is within 1.5 ulp of tanh, and
-some sums run in another order.
+The numbers are the fused path's up to float32 rounding: tanh32 is within 1.5 ulp of tanh,
+sigmoid32 within 3 ulp of σ, and some sums run in another order.
 """
 from __future__ import annotations
 
@@ -54,6 +55,7 @@ from ..fastpath import token_gradient
 from ..jit import AVAILABLE  # noqa: F401  (read by fused.py: the kernels' switch, BPTT_NUMBA=0)
 from ..slicing import MIN_COLUMNS, bounds, kernel  # noqa: F401  (MIN_COLUMNS: for readers)
 from ..slicing import count as _count, gemm as _gemm, rows as _rows, run as _run
+from ..exp32 import sigmoid32
 from ..tanh32 import tanh32
 
 MIN_FLOPS = 1e7          # fewest GEMM flops of a layer's pass, 2·T·B·3H·(H+1)·3, for slicing by
@@ -64,7 +66,7 @@ MIN_FLOPS = 1e7          # fewest GEMM flops of a layer's pass, 2·T·B·3H·(H+
                          # 3e6, 0.52 / 0.52; T5 B8 H64, 3e6, 0.47 / 0.41; T5 B32 H64, 1.2e7,
                          # 0.71 / 0.71; T5 B32 H80, 1.9e7, 0.78 / 0.80; T2 B64 H128, 3.8e7,
                          # 1.08 / 1.05
-_ONE, _ZERO, _HALF = np.float32(1), np.float32(0), np.float32(0.5)
+_ONE, _ZERO, _TWO = np.float32(1), np.float32(0), np.float32(2)
 INPUT_ORDER = ("n", "r", "z")       # fused.py's row blocks of the input side
 
 
@@ -102,7 +104,7 @@ def forward(sgemm, Rs, Wn, tableT, ids, XP, bias, b0, G, H1, RH, Hs, RHs, rows, 
                     g[r, j] += xp[r] + bias[r]
         nf, rf, rz = gf[:Hn], gf[Hn:2 * Hn], gf[Hn:3 * Hn]   # flat views (module docstring)
         for k in range(2 * Hn):
-            rz[k] = tanh32(rz[k]) * _HALF + _HALF         # r(t), z(t) = ½ tanh(½a) + ½
+            rz[k] = sigmoid32(_TWO * rz[k])               # r(t), z(t) = σ(2 · ½a)
         if after:
             hn = gf[3 * Hn:]
             for k in range(Hn):

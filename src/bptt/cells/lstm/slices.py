@@ -15,13 +15,13 @@ for token ids, of ∂J/∂W (added up after the join; for a vocabulary with k·D
 instead one scatter over dG's rows after the join).
 
 Per step, forward: ĝ = [R | b] [y(t−1); 1] (+ W x(t) for float inputs, or the table's columns
-for token ids), the pointwise equations (`bptt.cells.lstm.kernels`) with `bptt.cells.tanh32`
-for tanh, y(t) = tanh(c(t)) ⊙ o(t). Backward: the error equations, then Σ_g R_gᵀ ∂J/∂ĝ(t).
+for token ids), the pointwise equations with `bptt.cells.tanh32` for tanh and
+`bptt.cells.exp32` for σ, y(t) = tanh(c(t)) ⊙ o(t). Backward: the error equations, then Σ_g R_gᵀ ∂J/∂ĝ(t).
 The products call NumPy's own OpenBLAS (`bptt.cells.cblas`) in row blocks under its
 small-matrix bound, OpenBLAS held to one thread while the slices run.
 
-The numbers are the fused path's up to float32 rounding: tanh32 is within 1.5 ulp of tanh, and
-some sums run in another order.
+The numbers are the fused path's up to float32 rounding: tanh32 is within 1.5 ulp of tanh,
+sigmoid32 within 3 ulp of σ, and some sums run in another order.
 """
 from __future__ import annotations
 
@@ -33,6 +33,7 @@ from . import kernels
 from .. import cblas
 from ..slicing import MIN_COLUMNS, bounds, inline, kernel  # noqa: F401  (MIN_COLUMNS: for readers)
 from ..slicing import count as _count, gemm as _gemm, rows as _rows, run as _run
+from ..exp32 import sigmoid32
 from ..tanh32 import tanh32_inplace, tanh32_into
 
 MIN_FLOPS = 6e7          # fewest GEMM flops of a layer's pass, 2·T·B·4H·(H+1)·3, for slicing by
@@ -41,26 +42,37 @@ MIN_FLOPS = 6e7          # fewest GEMM flops of a layer's pass, 2·T·B·4H·(H+
                          # 9e7 flops, 3.5 sliced, 4.0 fused)
 _ROW, _N, _T = cblas.ROW_MAJOR, cblas.NO_TRANS, cblas.TRANS
 _ONE, _ZERO = np.float32(1), np.float32(0)
-_HALF = np.float32(0.5)
+_TWO = np.float32(2)
 
 
 # -- the kernels (numba, one slice each; plain Python without numba) ----------------------------
 def _tail(g, c_prev, c, tc, y1, ys, cs, b0):
-    """After ĝ (4H, n): the gate values, c(t), tanh(c(t)), y(t) into y1's first H rows, and y(t),
-    c(t) into the rows b0.. of the batch-major ys, cs (B, H)."""
+    """After ĝ (4H, n) = [ẑ; ½î; ½f̂; ½ô]: the gate values, c(t), tanh(c(t)), y(t) into y1's first
+    H rows, and y(t), c(t) into the rows b0.. of the batch-major ys, cs (B, H). One flat loop per
+    operation: a loop over several arrays that LLVM cannot prove apart runs scalar."""
     H, n = c.shape
+    m = H * n
     gf = g.reshape(-1)
-    tanh32_inplace(gf)                                    # [z; tanh(½î); tanh(½f̂); tanh(½ô)]
-    kernels.cell_forward_nb(g, c_prev, c, _HALF)          # σ of i, f, o; c(t)
-    cf, tcf, yf = c.reshape(-1), tc.reshape(-1), y1.reshape(-1)
+    tanh32_inplace(gf[:m])                                # z(t) = tanh(ẑ)
+    _sigmoid_twice(gf[m:])                                # i, f, o = σ(2 · ½â)
+    cf, cp, tcf, yf = c.reshape(-1), c_prev.reshape(-1), tc.reshape(-1), y1.reshape(-1)
+    for k in range(m):
+        cf[k] = gf[k] * gf[m + k] + cp[k] * gf[2 * m + k]  # c(t) = z ⊙ i + c(t−1) ⊙ f
     tanh32_into(cf, tcf)
-    o0 = 3 * H * n
-    for k in range(H * n):
+    o0 = 3 * m
+    for k in range(m):
         yf[k] = tcf[k] * gf[o0 + k]                       # y(t) = tanh(c(t)) ⊙ o(t)
     for j in range(n):
         for h in range(H):
             ys[b0 + j, h] = yf[h * n + j]
             cs[b0 + j, h] = cf[h * n + j]
+
+
+def _sigmoid_twice(a):
+    """a[k] = σ(2 a[k]) over a flat float32 array: the gates i, f, o from their halved
+    pre-activations (`bptt.cells.lstm.fused.fuse` halves them for the tanh form of σ)."""
+    for k in range(a.size):
+        a[k] = sigmoid32(_TWO * a[k])
 
 
 def forward_ids(sgemm, Rbs, tableT, ids, b0, G, Y1, C, TC, Ys, Cs, rows):
@@ -129,7 +141,7 @@ def backward(sgemm, RT, dY, feature_major, b0, G, C, TC, dG, dy_rec, carry, dy_o
                     w[r] += row[r]
 
 
-_tail = inline(_tail)
+_tail, _sigmoid_twice = inline(_tail), inline(_sigmoid_twice)
 forward_ids, forward_x, backward = kernel(forward_ids), kernel(forward_x), kernel(backward)
 
 

@@ -26,13 +26,14 @@ step (T100 n32 H512, the products alone: 87 GFLOP/s whole, 104 in 16 × 64 block
 Per step, forward, a(t) built in h(t)'s rows of Hs:
     float inputs:  a(t) = U x(t) + W h(t−1) (two products, x(t)'s rows read in place), + b
     token ids:     a(t) = W h(t−1) + (Uᵀ + b)[id]   (the table's row per position, looked up)
-    h(t) = g(a(t)), in place; tanh and σ(a) = ½ tanh(½a) + ½ through `bptt.cells.tanh32`.
+    h(t) = g(a(t)), in place; tanh through `bptt.cells.tanh32`, σ through `bptt.cells.exp32`.
 Backward, from the last step, dh (n, H) = Wᵀ ∂J/∂a(t+1) (zero at T−1):
     ∂J/∂a(t) = g'(h(t)) ⊙ (dA[t] + dh), in place in dA; the slice's part of ∂J/∂b, and of ∂J/∂Uᵀ
     for token ids (a scatter-add into its own (D, H) rows); then dh = ∂J/∂a(t) W. After step 0,
     dh = Wᵀ ∂J/∂a(0) = ∂J/∂h0, written straight into the slice's rows of the shared (B, H) array.
 
-The numbers are the fused path's up to float32 rounding: tanh32 is within 1.5 ulp of tanh, the
+The numbers are the fused path's up to float32 rounding: tanh32 is within 1.5 ulp of tanh,
+sigmoid32 within 3 ulp of σ, the
 products run in other blocks, b is added after W h(t−1) for float inputs.
 """
 from __future__ import annotations
@@ -44,6 +45,7 @@ from ..fastpath import SMALL_GEMM, token_gradient
 from ..jit import AVAILABLE
 from ..slicing import MIN_COLUMNS, bounds, inline, kernel  # noqa: F401  (MIN_COLUMNS: for readers)
 from ..slicing import count as _count, run as _run
+from ..exp32 import sigmoid32
 from ..tanh32 import tanh32
 
 MIN_FLOPS = 8e7          # fewest GEMM flops of a layer's pass, 2·T·B·H·H·3, for slicing by itself
@@ -54,7 +56,7 @@ MAX_ROWS = 16            # rows of a product's block (T50 H256 n16: 16 × 128 an
 ACTIVATIONS = {"tanh": 0, "sigmoid": 1, "relu": 2, "identity": 3}   # the kernels' codes for g
 _TANH, _SIGMOID, _RELU = 0, 1, 2
 _ROW, _N = cblas.ROW_MAJOR, cblas.NO_TRANS
-_ONE, _ZERO, _HALF = np.float32(1), np.float32(0), np.float32(0.5)
+_ONE, _ZERO = np.float32(1), np.float32(0)
 
 
 def blocks(n: int, K: int, N: int) -> tuple:
@@ -91,7 +93,7 @@ def _activate(a, act):
             a[k] = tanh32(a[k])
     elif act == _SIGMOID:
         for k in range(a.size):
-            a[k] = _HALF * tanh32(_HALF * a[k]) + _HALF          # σ(a) = ½ tanh(½a) + ½
+            a[k] = sigmoid32(a[k])
     elif act == _RELU:
         for k in range(a.size):
             v = a[k]
