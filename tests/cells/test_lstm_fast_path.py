@@ -75,9 +75,20 @@ def test_per_step_products_in_row_blocks(dtype, tol, peepholes, pointwise, monke
     monkeypatch.setattr(fastpath, "_openblas_single_threaded", lambda: True)
     fl = lstm_fused.fuse(LSTM(3, 16, 2, dtype=dtype).params, 0)
     assert len(fastpath.row_blocks(fl.Rbs, np.empty((64, 2)), 2)) == 2
-    assert len(fastpath.row_blocks(fl.RT, np.empty((16, 2)), 2)) == 2
+    assert len(fastpath.row_blocks(lstm_fused.recurrent_transpose(fl), np.empty((16, 2)), 2)) == 2
     assert_fast_equals_reference(rng, 6, 2, 3, 16, 2, output="softmax", num_layers=2,
                                  peepholes=peepholes, tokens=False, dtype=dtype, tol=tol)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_recurrent_transpose_is_R_transposed_exactly(dtype):
+    """Rᵀ rebuilt from the fused [R | b] with its i, f, o rows halved: bit for bit the
+    parameters' [R_z; R_i; R_f; R_o]ᵀ (doubling a halved float is exact)."""
+    model = LSTM(3, 5, 2, dtype=dtype, seed=7)
+    R = np.concatenate([model.params[f"R_{g}"] for g in "zifo"])
+    RT = lstm_fused.recurrent_transpose(lstm_fused.fuse(model.params, 0))
+    assert RT.dtype == np.dtype(dtype) and RT.flags.c_contiguous
+    assert np.array_equal(RT, R.T)
 
 
 @pytest.mark.parametrize("M, K, N", [(1024, 257, 32), (256, 1024, 32), (2048, 513, 64),

@@ -18,7 +18,8 @@ computed it before) it also evaluated tanh32's polynomial branch, and took 0.74 
 for the 1.2 million gate values of an LSTM pass at T50 B32 H256 (one core, AMD EPYC).
 Measured over millions of float32 inputs (tests/cells/test_exp32.py): exp32 within 1.5 ulp of
 the exact value over [−87, 88] (1.2 at most), σ within 3 ulp over [−87, 87] (2.8 at most; the
-division and, below 0, the product add their roundings to exp32's).
+division and, below 0, the product add their roundings to exp32's). Both are monotone, except
+that σ below 0 may step back by 1 ulp between consecutive floats (its two roundings).
 
 Without numba (BPTT_NUMBA=0 or not installed) the functions are plain Python, slow and never
 run by the cells; with it, the bit cast is an LLVM intrinsic (`bptt.cells.tanh32`'s).

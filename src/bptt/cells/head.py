@@ -47,10 +47,10 @@ def head_backward(Y, V, c, output: str, y, weight, k: int):
     Y2 = Y.reshape(N, H)
     y2 = y.reshape((N,) + y.shape[2:])
     w2 = weight.reshape(N)
-    dY = np.empty((N, H), dtype=Y.dtype)
     edges = [N * s // k for s in range(k + 1)]
     if softmax_kernel(output, y, V):
-        return _softmax_head(Y2, V, c, y2, w2, dY, edges, (T, B, H))
+        return _softmax_head(Y2, V, c, y2, w2, edges, (T, B, H))
+    dY = np.empty((N, H), dtype=Y.dtype)
     parts = [None] * k
 
     def band(i, r0, r1):
@@ -75,13 +75,17 @@ def softmax_kernel(output: str, y, V) -> bool:
             and y.dtype.kind in "iu" and 8 * O * H <= SMALL_GEMM)
 
 
-def _softmax_head(Y2, V, c, y2, w2, dY, edges, shape):
-    """head_backward through `softmax_band`, one band of rows per thread."""
+def _softmax_head(Y2, V, c, y2, w2, edges, shape):
+    """head_backward through `softmax_band`, one band of rows per thread; float32 throughout."""
     O, H = V.shape
     m = BLOCK
+    Y2 = np.ascontiguousarray(Y2, dtype=V.dtype)           # the kernel reads rows of H floats
+    dY = np.empty(Y2.shape, dtype=V.dtype)
     V = np.ascontiguousarray(V)
     c = np.ascontiguousarray(c, dtype=V.dtype)
     ids = np.ascontiguousarray(y2, dtype=np.intp)
+    if ids.size and (ids.min() < 0 or ids.max() >= O):   # the kernel indexes without checks
+        raise IndexError(f"token targets must lie in [0, {O}). Got {ids.min()} to {ids.max()}.")
     w = np.ascontiguousarray(w2, dtype=V.dtype)
     parts, jobs = [], []
     for r0, r1 in zip(edges[:-1], edges[1:]):

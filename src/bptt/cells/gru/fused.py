@@ -31,13 +31,16 @@ block is g(t) = [n; r; z] (3H, B), plus ĥn (H, B) for reset="after", each part 
   ∂J/∂U = dG X (token ids: `bptt.cells.fastpath.token_gradient`, a sorted segment sum).
 - On one OpenBLAS thread the per-step products run as row blocks under its small-matrix bound
   (`bptt.cells.fastpath.row_blocks`): those kernels skip packing the weight matrix every step.
-- In float32 with numba (BPTT_NUMBA=0 turns it off) and OpenBLAS on two or more threads, for
-  passes of at least `slices.MIN_FLOPS`, the loop runs in batch slices instead, one thread each,
-  each slice's whole loop one numba kernel (`bptt.cells.gru.slices`; `forward(..., slices=)`
-  forces a count, BPTT_SLICES=0 turns it off): OpenBLAS is held to one thread for the whole
+- In float32 with numba (BPTT_NUMBA=0 turns it off) and NumPy's OpenBLAS, the loop runs in batch
+  slices instead, each slice's whole loop one numba kernel (`bptt.cells.gru.slices`;
+  `bptt.cells.slicing.count` decides: on two or more threads, for passes of at least
+  `slices.MIN_FLOPS`, one slice per thread; on one thread or for smaller passes, one slice on the
+  calling thread, with no Python between steps; `forward(..., slices=)` forces a count,
+  BPTT_SLICES=0 turns it off): OpenBLAS is held to one thread for the whole
   pass, its large products are split over bptt's threads (`bptt.cells.threads`), and
   `loss_and_backward` runs the output layer and the loss in bands of positions
-  (`bptt.cells.head`). Same numbers to float32 rounding (its tanh is `tanh32`). Both resets.
+  (`bptt.cells.head`). Same numbers to float32 rounding (its tanh is `tanh32`, its σ
+  `bptt.cells.exp32.sigmoid32`). Both resets.
   Measured on 2 threads at T50 B32 H256 (on the machine below, shared with other work;
   alternating rounds, medians of 5): 65 token ids, reset="after", 16.9 ms against 24.8 ms for
   this loop with OpenBLAS threading each product and 32.8 ms for torch.nn.GRU + Linear +

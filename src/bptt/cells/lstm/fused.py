@@ -35,12 +35,14 @@ gate a strided (B, H) slice, and the pointwise work twice as slow). The caller s
 - With numba (a core dependency; BPTT_NUMBA=0 turns it off) the pointwise steps run as one-pass
   kernels (`bptt.cells.lstm.kernels`, same numbers), the token ids are looked up in the same
   kernel, ∂J/∂ĝ is written batch-major per step and ∂J/∂W is a scatter-add.
-- In float32 with OpenBLAS on two or more threads, for passes of at least `slices.MIN_FLOPS`,
-  the loop runs in batch slices instead, one thread each (`bptt.cells.lstm.slices`;
-  `forward(..., slices=)` forces a count): OpenBLAS is held to one thread for the whole pass, its
+- In float32 with the numba kernels and NumPy's OpenBLAS, the loop runs in batch slices instead
+  (`bptt.cells.lstm.slices`; `bptt.cells.slicing.count` decides: on two or more threads, for
+  passes of at least `slices.MIN_FLOPS`, one slice per thread; on one thread or for smaller
+  passes, one slice on the calling thread, with no Python between steps; `forward(..., slices=)`
+  forces a count, BPTT_SLICES=0 turns it off): OpenBLAS is held to one thread for the whole pass, its
   large products are split over bptt's threads (`bptt.cells.threads`), and `loss_and_backward`
   runs the output layer and the loss in bands of positions (`bptt.cells.head`). Same numbers to
-  float32 rounding (its tanh is `tanh32`).
+  float32 rounding (its tanh is `tanh32`, its σ `bptt.cells.exp32.sigmoid32`).
 
 Buffers of a pass, per layer: Gf (T, 4H, B) the gate values [z; i; f; o]; Ys (T+1, B, H) with
 Ys[0] = y(−1), Ys[t+1] = y(t), batch-major (the next layer's input, the output layer's input and
@@ -75,8 +77,10 @@ ONE_HOT_MAX = 256    # NumPy path, token ids: ∂J/∂W as a GEMM with the one-h
 
 
 class FusedLayer(NamedTuple):
+    """A layer's weights fused for the fast paths. No Rᵀ: the fused loop's backward builds it
+    (`recurrent_transpose`), the sliced one multiplies by Rbs transposed (a pass spends 0.24 ms
+    on the transposed copy, T50 B32 H256)."""
     W: np.ndarray            # (4H, D) [W_z; W_i; W_f; W_o], for ∂J/∂x
-    RT: np.ndarray           # (H, 4H) Rᵀ, contiguous, for Σ_g R_gᵀ ∂J/∂ĝ
     Ws: np.ndarray           # (4H, D) W with the i, f, o rows halved: the forward's (and the
                              # token ids' table, whose columns the steps look up)
     Rbs: np.ndarray          # (4H, H+1) [R | b] with the i, f, o rows halved
@@ -108,16 +112,26 @@ def fuse(params: dict, layer: int) -> FusedLayer:
     H, D = p["W_z"].shape
     dt = p["W_z"].dtype
     W, Ws = np.empty((4 * H, D), dtype=dt), np.empty((4 * H, D), dtype=dt)
-    RT, Rbs = np.empty((H, 4 * H), dtype=dt), np.empty((4 * H, H + 1), dtype=dt)
+    Rbs = np.empty((4 * H, H + 1), dtype=dt)
     for k, g in enumerate(GATES):
         rows, s = slice(k * H, (k + 1) * H), dt.type(1 if g == "z" else 0.5)   # ẑ whole; î, f̂, ô halved
         W[rows] = p[f"W_{g}"]
         np.multiply(p[f"W_{g}"], s, out=Ws[rows])
-        RT[:, rows] = p[f"R_{g}"].T
         np.multiply(p[f"R_{g}"], s, out=Rbs[rows, :H])
         np.multiply(p[f"b_{g}"], s, out=Rbs[rows, H])
     peep = np.stack([p["p_i"], p["p_f"], p["p_o"]]) if "p_i" in p else None   # (3, H)
-    return FusedLayer(W, RT, Ws, Rbs, peep)
+    return FusedLayer(W, Ws, Rbs, peep)
+
+
+def recurrent_transpose(fl: FusedLayer) -> np.ndarray:
+    """Rᵀ = [R_z; R_i; R_f; R_o]ᵀ (H, 4H), contiguous, from Rbs: the i, f, o columns doubled back
+    (exact: halving and doubling only move the exponent, for weights of 2⁻¹²⁵ and more in
+    magnitude in float32)."""
+    H = fl.Rbs.shape[1] - 1
+    RT = np.empty((H, 4 * H), dtype=fl.Rbs.dtype)
+    RT[:, :H] = fl.Rbs[:H, :H].T
+    np.multiply(fl.Rbs[H:, :H].T, fl.Rbs.dtype.type(2), out=RT[:, H:])
+    return RT
 
 
 def input_projection(x, fl: FusedLayer, Gf):
@@ -162,7 +176,7 @@ def layer_forward(x, y0, c0, fl: FusedLayer, numba: Optional[bool] = None, slice
     None decides by OpenBLAS's threads, 0 never, k that many. Returns a LayerPass, or the
     SlicedPass of a sliced run."""
     T, B = x.shape[:2]
-    H, dt = fl.RT.shape[0], fl.RT.dtype
+    H, dt = fl.Rbs.shape[1] - 1, fl.Rbs.dtype
     jit = use_kernels(numba, fl)
     ids = None                                                        # token ids, looked up per step
     if x.dtype.kind in "iu":
@@ -229,7 +243,7 @@ def layer_backward(dY, lp: LayerPass, numba: Optional[bool] = None, feature_majo
     dy_rec = np.zeros((H, B), dtype=dt)                  # Σ_g R_gᵀ ∂J/∂ĝ(T) = 0
     work = np.zeros((7 * H, B), dtype=dt)                # scratch; rows H:2H hold the part of
     carry = work[H:2 * H]                                # ∂J/∂c(t) from step t+1 (0 at t = T−1)
-    blocks = row_blocks(fl.RT, dy_rec, B)
+    blocks = row_blocks(recurrent_transpose(fl), dy_rec, B)
     P = _peepholes(fl, B, 1.0)
     for t in range(T - 1, -1, -1):
         dy_out = dY[t] if feature_major else dY[t].T     # the outside errors, feature-major (H, B)

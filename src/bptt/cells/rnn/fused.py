@@ -30,11 +30,12 @@ Speed notes (float32, one thread, OpenBLAS 0.3.31; measurements in benchmarks/RE
 - glibc is asked to keep freed memory for reuse (`bptt.cells.fastpath.retain_freed_memory`),
   so the next call's buffers do not page-fault again.
 
-Batch slices (`bptt.cells.rnn.slices`): in float32 with the numba kernels, on two or more
-OpenBLAS threads, for a layer's pass of at least `slices.MIN_FLOPS` GEMM flops, `layer_forward`
-and `layer_backward` run the time loop in k = min(threads, B // 4) slices of the batch instead,
-each slice's whole loop one numba kernel on its own thread (`slices=` forces a count; keep_a
-stays on this loop). The same arguments and results: Hs batch-major, dA overwritten with
+Batch slices (`bptt.cells.rnn.slices`): in float32 with the numba kernels and NumPy's OpenBLAS,
+`layer_forward` and `layer_backward` run the time loop in slices of the batch instead, each
+slice's whole loop one numba kernel (`bptt.cells.slicing.count`: on two or more OpenBLAS
+threads, for a layer's pass of at least `slices.MIN_FLOPS` GEMM flops, k = min(threads, B // 4)
+slices on their own threads; otherwise one slice on the calling thread; `slices=` forces a
+count; keep_a stays on this loop). The same arguments and results: Hs batch-major, dA overwritten with
 ∂J/∂a(t). OpenBLAS is held to one thread while they run (`bptt.cells.cblas.one_thread`), and
 the products after the loop (∂J/∂W, ∂J/∂U, ∂J/∂x; the output layer's with `k`) are split over
 bptt's threads (`bptt.cells.threads.dot`). The model decides k once per pass, holds OpenBLAS to

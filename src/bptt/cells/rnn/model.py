@@ -9,8 +9,9 @@ L number of layers.
 
 J = (1/B) Σ_b Σ_t mask[t, b] · L(t, b). The "fast" path (default) fuses work across time; the
 "reference" path is the loop of per-step functions in `bptt.cells.rnn.reference`. Tests show they agree.
-In float32 on two or more OpenBLAS threads, the fast path's backward and loss run each layer's time
-loop in batch slices, one thread each (`bptt.cells.rnn.slices`; decided once per pass, `_slices`).
+In float32 with the numba kernels, the fast path's backward and loss run each layer's time loop in
+batch slices (`bptt.cells.rnn.slices`; decided once per pass, `_slices`): one per thread on two or
+more OpenBLAS threads for a large enough pass, else one slice on the calling thread.
 
 With num_layers = L > 1, layer l's h(t) is layer l+1's x(t); layer l >= 1 has parameters
 "U.l" (H, H), "W.l", "b.l" (see `bptt.cells.layers`); h0 and h_last are (L, B, H); forward's a and h
