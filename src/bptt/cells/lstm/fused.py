@@ -30,8 +30,7 @@ gate a strided (B, H) slice, and the pointwise work twice as slow). The caller s
   over all steps: ∂J/∂R = dG Y_prev, ∂J/∂W = dG X; for token ids ∂J/∂R, ∂J/∂b and ∂J/∂W are one
   GEMM dG [Y_prev | 1 | onehot(x)] (or a sorted segment sum for a vocabulary over ONE_HOT_MAX).
 - On one OpenBLAS thread the per-step products run as row blocks under its small-matrix bound
-  (`bptt.cells.fastpath.SMALL_GEMM`): those kernels skip packing the 1 MB weight matrix at every step (~100 µs a
-  product instead of ~137 µs here). On more threads the whole product is threaded instead.
+  (`bptt.cells.fastpath.SMALL_GEMM`), which skips packing the weights at every step.
 - With numba (a core dependency; BPTT_NUMBA=0 turns it off) the pointwise steps run as one-pass
   kernels (`bptt.cells.lstm.kernels`, same numbers), the token ids are looked up in the same
   kernel, ∂J/∂ĝ is written batch-major per step and ∂J/∂W is a scatter-add.
@@ -47,16 +46,8 @@ gate a strided (B, H) slice, and the pointwise work twice as slow). The caller s
 Buffers of a pass, per layer: Gf (T, 4H, B) the gate values [z; i; f; o]; Ys (T+1, B, H) with
 Ys[0] = y(−1), Ys[t+1] = y(t), batch-major (the next layer's input, the output layer's input and
 ∂J/∂R's right factor); Cf (T+1, H, B) the cells, Cf[0] = c(−1); TCf (T, H, B) tanh(c(t)). The
-backward adds dG (N·4H). Callers read the batch-major views `.G` and `.Cs` of a LayerPass.
-
-Speed (float32, one thread, OpenBLAS 0.3.31 SkylakeX kernel on a 2-vCPU AMD EPYC shared with
-other work, T=50, B=32, H=256, D=O=65 tokens, loss and full BPTT; benchmarks/RESULTS.md): ≈ 36 ms
-with NumPy, ≈ 33 ms with the numba kernels, of which the GEMMs run at the machine's GEMM rate
-(≈ 97 GFLOP/s): the 100 per-step products ≈ 17 ms, ∂J/∂R ≈ 8.5 ms, the output layer ≈ 1.6 ms. The
-rest, NumPy path: ∂J/∂W's one-hot columns in the joint GEMM ≈ 2.2 ms (the numba scatter-add
-≈ 0.5 ms), the tanh of the forward ≈ 1 ms, ≈ 24 other ufunc calls per step ≈ 2 ms, the (T, 4H, B)
-→ (4H, N) copy ≈ 0.4 ms. torch.nn.LSTM (oneDNN) on the same work: 38-40 ms in the same process
-(42-47 ms before bptt's malloc setting stopped slowing it: `bptt.cells.fastpath`).
+backward adds dG (N·4H). Callers read the batch-major views `.G` and `.Cs` of a LayerPass. Speeds
+of each path: benchmarks/RESULTS.md.
 """
 from __future__ import annotations
 
@@ -77,9 +68,8 @@ ONE_HOT_MAX = 256    # NumPy path, token ids: ∂J/∂W as a GEMM with the one-h
 
 
 class FusedLayer(NamedTuple):
-    """A layer's weights fused for the fast paths. No Rᵀ: the fused loop's backward builds it
-    (`recurrent_transpose`), the sliced one multiplies by Rbs transposed (a pass spends 0.24 ms
-    on the transposed copy, T50 B32 H256)."""
+    """A layer's fused weights. No Rᵀ: the fused loop's backward builds it (`recurrent_transpose`),
+    the sliced one reads Rbs transposed (the copy costs 0.24 ms a pass at H256)."""
     W: np.ndarray            # (4H, D) [W_z; W_i; W_f; W_o], for ∂J/∂x
     Ws: np.ndarray           # (4H, D) W with the i, f, o rows halved: the forward's (and the
                              # token ids' table, whose columns the steps look up)
@@ -124,9 +114,8 @@ def fuse(params: dict, layer: int) -> FusedLayer:
 
 
 def recurrent_transpose(fl: FusedLayer) -> np.ndarray:
-    """Rᵀ = [R_z; R_i; R_f; R_o]ᵀ (H, 4H), contiguous, from Rbs: the i, f, o columns doubled back
-    (exact: halving and doubling only move the exponent, for weights of 2⁻¹²⁵ and more in
-    magnitude in float32)."""
+    """Rᵀ = [R_z; R_i; R_f; R_o]ᵀ (H, 4H), contiguous, from Rbs, the i, f, o columns doubled back
+    (exact: halving and doubling move the exponent only, for |weights| >= 2⁻¹²⁵ in float32)."""
     H = fl.Rbs.shape[1] - 1
     RT = np.empty((H, 4 * H), dtype=fl.Rbs.dtype)
     RT[:, :H] = fl.Rbs[:H, :H].T
