@@ -31,6 +31,34 @@ def rng():
     return np.random.default_rng(12345)
 
 
+def drop_stale_numba_caches(root) -> int:
+    """Delete numba's cached kernels (*.nbi, *.nbc in __pycache__) under root when any is older
+    than the newest .py there; returns how many files went. numba keys a kernel's cache on its
+    own file's time stamp only, not on the helpers it inlines from other files (tanh32, exp32,
+    slicing.gemm): after editing one of those, the old machine code would still run."""
+    from pathlib import Path
+    root = Path(root)
+    caches = [p for ext in ("*.nbi", "*.nbc") for p in root.rglob(f"__pycache__/{ext}")]
+    sources = list(root.rglob("*.py"))
+    if not caches or not sources:
+        return 0
+    newest = max(p.stat().st_mtime for p in sources)
+    if min(p.stat().st_mtime for p in caches) >= newest:
+        return 0
+    for p in caches:
+        p.unlink(missing_ok=True)
+    return len(caches)
+
+
+def pytest_configure(config):
+    """Before any test, in the controller only (not in pytest-xdist's workers, which start after
+    it): stale numba caches of the package's source tree go (`drop_stale_numba_caches`)."""
+    import os
+    from pathlib import Path
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        drop_stale_numba_caches(Path(__file__).resolve().parents[1] / "src" / "bptt")
+
+
 def _in_ci() -> bool:
     import os
     return bool(os.environ.get("CI"))
