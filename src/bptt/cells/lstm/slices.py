@@ -16,9 +16,10 @@ instead one scatter over dG's rows after the join).
 
 Per step, forward: ĝ = [R | b] [y(t−1); 1] (+ W x(t) for float inputs, or the table's columns
 for token ids), the pointwise equations with `bptt.cells.tanh32` for tanh and
-`bptt.cells.exp32` for σ, y(t) = tanh(c(t)) ⊙ o(t). Backward: the error equations, then Σ_g R_gᵀ ∂J/∂ĝ(t).
-The products call NumPy's own OpenBLAS (`bptt.cells.cblas`) in row blocks under its
-small-matrix bound, OpenBLAS held to one thread while the slices run.
+`bptt.cells.exp32` for σ, y(t) = tanh(c(t)) ⊙ o(t). Backward: the error equations, then
+Σ_g R_gᵀ ∂J/∂ĝ(t), read from [R | b] transposed (no Rᵀ is built). The products call NumPy's
+own OpenBLAS (`bptt.cells.cblas`) in row blocks under its small-matrix bound, OpenBLAS held to
+one thread while the slices run.
 
 The numbers are the fused path's up to float32 rounding: tanh32 is within 1.5 ulp of tanh,
 sigmoid32 within 3 ulp of σ, and some sums run in another order.

@@ -33,8 +33,8 @@ Backward, from the last step, dh (n, H) = Wᵀ ∂J/∂a(t+1) (zero at T−1):
     dh = Wᵀ ∂J/∂a(0) = ∂J/∂h0, written straight into the slice's rows of the shared (B, H) array.
 
 The numbers are the fused path's up to float32 rounding: tanh32 is within 1.5 ulp of tanh,
-sigmoid32 within 3 ulp of σ, the
-products run in other blocks, b is added after W h(t−1) for float inputs.
+sigmoid32 within 3 ulp of σ, the products run in other blocks, b is added after W h(t−1) for
+float inputs.
 """
 from __future__ import annotations
 
