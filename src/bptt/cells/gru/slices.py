@@ -58,14 +58,13 @@ from ..slicing import count as _count, gemm as _gemm, rows as _rows, run as _run
 from ..exp32 import sigmoid32
 from ..tanh32 import tanh32
 
-MIN_FLOPS = 1e7          # fewest GEMM flops of a layer's pass, 2·T·B·3H·(H+1)·3, for slicing by
-                         # itself. The fused loop's ≈ 25 ufunc calls a step cost more than the
-                         # sliced pass's hand-overs from small sizes on, unless T is tiny (2
-                         # threads, tokens, loss_and_grads, ms sliced / fused): T50 B8 H16,
-                         # 2e6 flops, 0.59 / 1.19; T10 B32 H32, 6e6, 0.63 / 0.69; T10 B16 H32,
-                         # 3e6, 0.52 / 0.52; T5 B8 H64, 3e6, 0.47 / 0.41; T5 B32 H64, 1.2e7,
-                         # 0.71 / 0.71; T5 B32 H80, 1.9e7, 0.78 / 0.80; T2 B64 H128, 3.8e7,
-                         # 1.08 / 1.05
+MIN_FLOPS = 4e7          # fewest GEMM flops of a layer's pass, 2·T·B·3H·(H+1)·3, for a slice per
+                         # thread; below it one slice runs on the calling thread, which beats two
+                         # on small passes (2 threads, T50 B32, tokens, loss_and_grads, ms one
+                         # slice / two): H20, 1.2e7 flops, 0.93 / 1.29; H40, 4.7e7, 1.69 / 1.38;
+                         # H48, 6.8e7, 2.08 / 2.15; H56, 9.2e7, 2.46 / 1.71; T10 H96, 5.4e7,
+                         # 1.17 / 1.27. (Round 5's 1e7 was set against the fused loop, which one
+                         # slice now replaces.)
 _ONE, _ZERO, _TWO = np.float32(1), np.float32(0), np.float32(2)
 INPUT_ORDER = ("n", "r", "z")       # fused.py's row blocks of the input side
 

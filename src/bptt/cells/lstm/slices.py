@@ -37,10 +37,10 @@ from ..slicing import count as _count, gemm as _gemm, rows as _rows, run as _run
 from ..exp32 import sigmoid32
 from ..tanh32 import tanh32_inplace, tanh32_into
 
-MIN_FLOPS = 6e7          # fewest GEMM flops of a layer's pass, 2·T·B·4H·(H+1)·3, for slicing by
-                         # itself: handing work to the threads costs ≈ 60 µs a time, ≈ 1 ms a pass
-                         # (2 threads, T50 B32: H32, 4e7 flops, 2.5 ms sliced, 2.1 fused; H48,
-                         # 9e7 flops, 3.5 sliced, 4.0 fused)
+MIN_FLOPS = 6e7          # fewest GEMM flops of a layer's pass, 2·T·B·4H·(H+1)·3, for a slice per
+                         # thread; below it one slice on the calling thread (2 threads, T50 B32,
+                         # ms one slice / two: H32, 4.1e7 flops, 1.59 / 1.65; H40, 6.4e7,
+                         # 2.06 / 1.84; H48, 9.0e7, 2.52 / 2.32; H96, 3.6e8, 7.03 / 3.97)
 _ROW, _N, _T = cblas.ROW_MAJOR, cblas.NO_TRANS, cblas.TRANS
 _ONE, _ZERO = np.float32(1), np.float32(0)
 _TWO = np.float32(2)

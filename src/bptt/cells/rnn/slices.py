@@ -48,8 +48,10 @@ from ..slicing import count as _count, run as _run
 from ..exp32 import sigmoid32
 from ..tanh32 import tanh32
 
-MIN_FLOPS = 8e7          # fewest GEMM flops of a layer's pass, 2·T·B·H·H·3, for slicing by itself
-                         # (measured: `count`'s docstring)
+MIN_FLOPS = 8e7          # fewest GEMM flops of a layer's pass, 2·T·B·H·H·3, for a slice per
+                         # thread; below it one slice on the calling thread (2 threads, T50 B32,
+                         # ms one slice / two: H64, 3.9e7 flops, 1.23 / 1.18; H80, 6.1e7,
+                         # 1.58 / 1.89; H96, 8.8e7, 2.01 / 1.57; H160, 2.5e8, 4.19 / 3.16)
 MAX_ROWS = 16            # rows of a product's block (T50 H256 n16: 16 × 128 and 8 × 256 blocks
                          # run alike; T100 H512 n32: 16 × 64 at 104 GFLOP/s, 8 × 128 at 105,
                          # 32 × 32 at 100)
@@ -171,7 +173,8 @@ def count(x, W, act, slices=None) -> int:
     """How many slices a layer's pass runs in (`bptt.cells.slicing.count`): 0 for the fused path.
     The pass's GEMM flops: 2·T·B·H·H·3 (the per-step products, forward and back, and ∂J/∂W).
 
-    MIN_FLOPS, measured on 2 threads (model.loss_and_grads, B32, 65 token ids, tanh; best of 9
+    MIN_FLOPS against one slice: see its comment. Round 5 set it against the unsliced loop,
+    measured on 2 threads (model.loss_and_grads, B32, 65 token ids, tanh; best of 9
     rounds alternating sliced and unsliced, on a 2-vCPU machine shared with other work): the
     unsliced loop pays Python at every step and the sliced pass ≈ 0.2 ms a pass (hand-overs, the
     head in bands), so the bound is set by short windows. Sliced against unsliced, ms: T5 H256
