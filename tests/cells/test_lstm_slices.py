@@ -17,6 +17,7 @@ import pytest
 from threadpoolctl import threadpool_limits
 
 from bptt.cells import cblas
+from bptt.cells.fastpath import SMALL_GEMM
 from bptt.cells.lstm import fused, slices
 from bptt.cells.lstm import kernels as lstm_kernels
 from bptt.cells.lstm.model import LSTM
@@ -107,18 +108,49 @@ def test_sliced_pass_equals_the_fused_path_and_the_reference(tokens, num_layers,
 
 
 @pytest.mark.parametrize("tokens", [True, False])
-def test_sliced_pass_with_row_blocks(tokens, rng):
-    """H = 192: the slices' per-step products (768, 193) @ (193, 8) and (192, 768) @ (768, 8)
-    exceed OpenBLAS's small-matrix bound and run in row blocks, as does W x(t) with D = 200."""
-    T, B, D, H, O = 3, 17, 200, 192, 5
+def test_sliced_pass_with_blocked_products(tokens, rng):
+    """H = 384, B = 33 in 2 slices (16 and 17 rows): the per-step products run in blocks of
+    columns with the sum in chunks (the last ones shorter), and the backward's chunks cross
+    neither the z / i, f, o boundary (α 1 and 2) nor a gate's; so does x(t) Wᵀ with D = 200."""
+    T, B, D, H, O = 3, 33, 200, 384, 5
     model = LSTM(D, H, O, dtype=F32, seed=5)
     x, y = inputs(rng, T, B, D, O, tokens)
     h0, c0 = states(rng, 1, B, H)
-    assert slices._rows(4 * H, H + 1, 8) < 4 * H and slices._rows(H, 4 * H, 8) < H
-    assert slices._rows(4 * H, D, 8) < 4 * H
+    for n in (16, 17):
+        cols, kc = slices.forward_blocks(n, 4 * H, H)
+        assert cols < 4 * H and kc < H
+        cols, kc = slices.backward_blocks(n, H)
+        assert cols < H and kc < H and H % kc and 3 * H % kc
+        assert slices.forward_blocks(n, 4 * H, D)[0] < 4 * H
     sliced = run_fused(model, x, y, h0, c0, 2)
     assert sliced.n_slices == [2]
     assert_same_pass(sliced, run_fused(model, x, y, h0, c0, 0))
+
+
+@pytest.mark.parametrize("n", [1, 4, 8, 16, 17, 32, 64, 128, 512, 4096])
+@pytest.mark.parametrize("H", [8, 64, 128, 256, 384, 512, 1024])
+def test_blocks_stay_under_the_small_matrix_bound(n, H):
+    """Every call of the blocked products stays under OpenBLAS's small-matrix bound (the forward's
+    under FORWARD_CALL), in multiples of 32 columns and terms, unless the product runs whole:
+    when it is under the bound, or when 32 columns by 32 terms would be over it (many rows n)."""
+    cols, kc = slices.forward_blocks(n, 4 * H, H)
+    if (cols, kc) == (4 * H, H):
+        assert n * 4 * H * H <= SMALL_GEMM or n * 32 * 32 > slices.FORWARD_CALL
+    else:
+        assert n * cols * kc <= slices.FORWARD_CALL and cols % 32 == 0 and kc % 32 == 0
+    cols, kc = slices.backward_blocks(n, H)
+    if (cols, kc) == (H, H):
+        assert n * H * H <= SMALL_GEMM or n * min(H, 256) * 32 > SMALL_GEMM
+    else:
+        assert n * cols * kc <= SMALL_GEMM and kc % 32 == 0 and cols <= H
+
+
+def test_blocks_are_the_measured_fastest():
+    """The sizes RESULTS.md measured fastest at H 256 (the constants' comments)."""
+    assert slices.forward_blocks(32, 1024, 256) == (64, 256)
+    assert slices.forward_blocks(16, 1024, 256) == (128, 256)
+    assert slices.forward_blocks(8, 1024, 256) == (256, 256)
+    assert slices.backward_blocks(32, 256) == (256, 96)
 
 
 def test_the_tolerance_catches_a_wrong_slice(monkeypatch, rng):
@@ -132,9 +164,9 @@ def test_the_tolerance_catches_a_wrong_slice(monkeypatch, rng):
     assert_same_pass(run_fused(model, x, y, h0, c0, 3), plain)
     forward_x = slices.forward_x
 
-    def off_by_one(sgemm, Rbs, Ws, x, b0, *rest):
+    def off_by_one(sgemm, RTs, WsT, bs, x, b0, *rest):
         shifted = np.ascontiguousarray(np.roll(x, 1, axis=1)) if b0 else x
-        return forward_x(sgemm, Rbs, Ws, shifted, b0, *rest)
+        return forward_x(sgemm, RTs, WsT, bs, shifted, b0, *rest)
 
     monkeypatch.setattr(slices, "forward_x", off_by_one)
     broken = run_fused(model, x, y, h0, c0, 3)

@@ -5,21 +5,23 @@ says why and holds what the cells share). `bptt.cells.lstm.fused` decides when t
 the rest of the pass (the output layer and the loss, `bptt.cells.head`; ∂J/∂R and a lower layer's
 errors after the slices join).
 
-Dimension letters as in `bptt.cells.lstm.fused`; n the slice's columns, K = H + 1. Each slice
-owns contiguous feature-major buffers: G (T, 4H, n) the gates, then ∂J/∂ĝ; Y1 (T+1, K, n)
-[y(t−1); 1] (the per-step product's right factor); C (T+1, H, n) the cells, C[0] = c(−1);
-TC (T, H, n) tanh(c(t)). The slices write disjoint rows of the shared batch-major arrays Ys
-(T+1, B, H) = y(t), Cs (T+1, B, H) = c(t) and dG (T, B, 4H) = ∂J/∂ĝ, which ∂J/∂R reads after
-the join in one product split over the threads; each slice also sums its own part of ∂J/∂b and,
-for token ids, of ∂J/∂W (added up after the join; for a vocabulary with k·D > T·B, ∂J/∂W is
-instead one scatter over dG's rows after the join).
+Dimension letters as in `bptt.cells.lstm.fused`; n a slice's rows. The layout is batch-major
+throughout: the pass's arrays G (T, B, 4H) the gates, then ∂J/∂ĝ, Ys (T+1, B, H) = y(t), Cs
+(T+1, B, H) = c(t) and TC (T, B, H) = tanh(c(t)) are shared, each slice reading and writing its
+own rows b0..b0+n, so that one position's gates [z, i, f, o] are one contiguous row (the
+pointwise equations run along rows), y(t−1)'s rows are the per-step product's left factor, and
+the ∂J/∂ĝ rows are what ∂J/∂R, ∂J/∂b and ∂J/∂W sum: nothing is transposed or copied between
+steps. (Feature-major steps, ĝ (4H, n), let the forward's product run 15 % faster, but cost
+more than that in copies to and from the batch-major rows: benchmarks/RESULTS.md, round 7.)
 
-Per step, forward: ĝ = [R | b] [y(t−1); 1] (+ W x(t) for float inputs, or the table's columns
-for token ids), the pointwise equations with `bptt.cells.tanh32` for tanh and
-`bptt.cells.exp32` for σ, y(t) = tanh(c(t)) ⊙ o(t). Backward: the error equations, then
-Σ_g R_gᵀ ∂J/∂ĝ(t), read from [R | b] transposed (no Rᵀ is built). The products call NumPy's
-own OpenBLAS (`bptt.cells.cblas`) in row blocks under its small-matrix bound, OpenBLAS held to
-one thread while the slices run.
+Per step, forward: ĝ = y(t−1) [R | b]ᵀ's product part through RTs = Rᵀ (H, 4H), plus the row
+of the (D, 4H) table Wᵀ + b for token ids (or x(t) Wᵀ + b for float inputs), then the pointwise
+equations with `bptt.cells.tanh32` for tanh and `bptt.cells.exp32` for σ, y(t) = tanh(c(t)) ⊙
+o(t). The i, f, o columns of RTs, the table and b are halved (`fused.fuse`), so σ(a) = σ(2 · ½a).
+Backward: the error equations per row (`bptt.cells.lstm.kernels.cell_backward_nb`), ∂J/∂b and a
+token's ∂J/∂W row summed, then Σ_g R_gᵀ ∂J/∂ĝ(t) = ∂J/∂ĝ(t) [R_z; R_i; R_f; R_o], read from the
+rows of [R | b]. The products call NumPy's own OpenBLAS (`bptt.cells.cblas`) in blocks under its
+small-matrix bound (`blocks`), OpenBLAS held to one thread while the slices run.
 
 The numbers are the fused path's up to float32 rounding: tanh32 is within 1.5 ulp of tanh,
 sigmoid32 within 3 ulp of σ, and some sums run in another order.
@@ -32,8 +34,9 @@ import numpy as np
 
 from . import kernels
 from .. import cblas
-from ..slicing import MIN_COLUMNS, bounds, inline, kernel  # noqa: F401  (MIN_COLUMNS: for readers)
-from ..slicing import count as _count, gemm as _gemm, rows as _rows, run as _run
+from ..fastpath import SMALL_GEMM
+from ..slicing import MIN_COLUMNS, bounds, inline, kernel, kernel_fma  # noqa: F401  (MIN_COLUMNS: for readers)
+from ..slicing import count as _count, run as _run
 from ..exp32 import sigmoid32
 from ..tanh32 import tanh32_inplace, tanh32_into
 
@@ -41,155 +44,147 @@ MIN_FLOPS = 6e7          # fewest GEMM flops of a layer's pass, 2·T·B·4H·(H+
                          # thread; below it one slice on the calling thread (2 threads, T50 B32,
                          # ms one slice / two: H32, 4.1e7 flops, 1.59 / 1.65; H40, 6.4e7,
                          # 2.06 / 1.84; H48, 9.0e7, 2.52 / 2.32; H96, 3.6e8, 7.03 / 3.97)
-_ROW, _N, _T = cblas.ROW_MAJOR, cblas.NO_TRANS, cblas.TRANS
-_ONE, _ZERO = np.float32(1), np.float32(0)
-_TWO = np.float32(2)
+FORWARD_CALL = 2 ** 19   # multiply-adds per call of the forward's products (n × K) @ (K × columns):
+                         # OpenBLAS's small kernels run them fastest near half their bound (one
+                         # core, AMD EPYC, H256, 50 steps, ms: n 32, 64 columns 8.3, 32: 10.2,
+                         # 128 (over the bound): 14.6; n 16, 128 columns 4.1, 64: 5.5; n 8, 256
+                         # columns 2.05, 64: 2.16)
+_WIDEST = 256            # the backward's (n × 4H) @ (4H × H): up to 256 columns, in chunks of the
+                         # sum under the bound (n 32, H256: chunks of 96, 7.8 ms; of 32, 10.1)
+_ROW, _N = cblas.ROW_MAJOR, cblas.NO_TRANS
+_ONE, _ZERO, _TWO = np.float32(1), np.float32(0), np.float32(2)
+_SIZE = 4                # bytes of a float32
 
 
 # -- the kernels (numba, one slice each; plain Python without numba) ----------------------------
-def _tail(g, c_prev, c, tc, y1, ys, cs, b0):
-    """After ĝ (4H, n) = [ẑ; ½î; ½f̂; ½ô]: the gate values, c(t), tanh(c(t)), y(t) into y1's first
-    H rows, and y(t), c(t) into the rows b0.. of the batch-major ys, cs (B, H). One flat loop per
-    operation: a loop over several arrays that LLVM cannot prove apart runs scalar."""
-    H, n = c.shape
-    m = H * n
-    gf = g.reshape(-1)
-    tanh32_inplace(gf[:m])                                # z(t) = tanh(ẑ)
-    _sigmoid_twice(gf[m:])                                # i, f, o = σ(2 · ½â)
-    cf, cp, tcf, yf = c.reshape(-1), c_prev.reshape(-1), tc.reshape(-1), y1.reshape(-1)
-    for k in range(m):
-        cf[k] = gf[k] * gf[m + k] + cp[k] * gf[2 * m + k]  # c(t) = z ⊙ i + c(t−1) ⊙ f
-    tanh32_into(cf, tcf)
-    o0 = 3 * m
-    for k in range(m):
-        yf[k] = tcf[k] * gf[o0 + k]                       # y(t) = tanh(c(t)) ⊙ o(t)
-    for j in range(n):
-        for h in range(H):
-            ys[b0 + j, h] = yf[h * n + j]
-            cs[b0 + j, h] = cf[h * n + j]
+def _product(sgemm, a, lda, b, ldb, c, ldc, n, M, K, blocks, alpha, beta):
+    """c (n, M) = alpha · a (n, K) @ b (K, M) + beta · c, row-major float32 at addresses a, b, c
+    with leading dimensions lda, ldb, ldc, in blocks = (columns, terms of the sum) that keep each
+    call under OpenBLAS's small-matrix bound."""
+    cols, kc = blocks
+    for c0 in range(0, M, cols):
+        m = min(cols, M - c0)
+        for k0 in range(0, K, kc):
+            sgemm(_ROW, _N, _N, n, m, min(kc, K - k0), alpha, a + k0 * _SIZE, lda,
+                  b + (k0 * ldb + c0) * _SIZE, ldb, beta if k0 == 0 else _ONE, c + c0 * _SIZE, ldc)
 
 
-def _sigmoid_twice(a):
-    """a[k] = σ(2 a[k]) over a flat float32 array: the gates i, f, o from their halved
-    pre-activations (`bptt.cells.lstm.fused.fuse` halves them for the tanh form of σ)."""
-    for k in range(a.size):
-        a[k] = sigmoid32(_TWO * a[k])
+def _row_tail(g, add, c_prev, c, tc, y):
+    """One position's step after the product: g (4H,) = [ẑ; ½î; ½f̂; ½ô] without add (4H,) (the
+    token's table row, or the bias) becomes the gate values; then c(t), tanh(c(t)) and y(t) =
+    tanh(c(t)) ⊙ o(t), each a row (H,). One flat loop per operation over contiguous rows."""
+    H = c.size
+    for q in range(4 * H):
+        g[q] += add[q]
+    tanh32_inplace(g[:H])                                 # z(t) = tanh(ẑ)
+    a = g[H:]
+    for q in range(3 * H):
+        a[q] = sigmoid32(_TWO * a[q])                     # i, f, o = σ(2 · ½â)
+    for q in range(H):
+        c[q] = g[q] * g[H + q] + c_prev[q] * g[2 * H + q]  # c(t) = z ⊙ i + c(t−1) ⊙ f
+    tanh32_into(c, tc)
+    for q in range(H):
+        y[q] = tc[q] * g[3 * H + q]                       # y(t) = tanh(c(t)) ⊙ o(t)
 
 
-def forward_ids(sgemm, Rbs, tableT, ids, b0, G, Y1, C, TC, Ys, Cs, rows):
-    """The forward loop of one slice, token ids (T, n) (unsigned, in range): ĝ = [R | b][y; 1]
-    + the columns ids[t] of tableT (4H, D)."""
-    T, H4, n = G.shape
-    for t in range(T):
-        g = G[t]
-        _gemm(sgemm, Rbs, Y1[t], g, rows, _ZERO)
-        it = ids[t]
-        for r in range(H4):
-            gr, tr = g[r], tableT[r]
-            for j in range(n):
-                gr[j] += tr[it[j]]                        # unsigned ids: no wrap-around test
-        _tail(g, C[t], C[t + 1], TC[t], Y1[t + 1], Ys[t + 1], Cs[t + 1], b0)
-
-
-def forward_x(sgemm, Rbs, Ws, x, b0, G, Y1, C, TC, Ys, Cs, rows, rows_x):
-    """The forward loop of one slice, float inputs x (T, B, D) (its columns b0..b0+n): ĝ =
-    [R | b][y; 1] + Ws x(t), Ws (4H, D)."""
-    T, H4, n = G.shape
-    B, D = x.shape[1], x.shape[2]
-    size = x.itemsize
-    for t in range(T):
-        g = G[t]
-        _gemm(sgemm, Rbs, Y1[t], g, rows, _ZERO)
-        xt = x.ctypes.data + (t * B + b0) * D * size      # x(t) rows b0.., read transposed
-        for r0 in range(0, H4, rows_x):
-            m = min(rows_x, H4 - r0)
-            sgemm(_ROW, _N, _T, m, n, D, _ONE, Ws.ctypes.data + r0 * D * size, D, xt, D, _ONE,
-                  g.ctypes.data + r0 * n * size, n)
-        _tail(g, C[t], C[t + 1], TC[t], Y1[t + 1], Ys[t + 1], Cs[t + 1], b0)
-
-
-def _recurrent_errors(sgemm, Rbs, g, out, rows):
-    """out (H, n) = Σ_g R_gᵀ ∂J/∂ĝ(t) from Rbs (4H, H+1), whose i, f, o rows are halved: its
-    first H columns read transposed, in blocks of `rows` rows of out, the z part with α = 1 and
-    the i, f, o part with α = 2 (exact), so no Rᵀ is built (as fast as a product by a contiguous
-    Rᵀ in OpenBLAS's small-matrix kernels: 7.4 ms for the 50 steps at H256 n32, one core)."""
-    H, n = out.shape
-    K = Rbs.shape[1]
-    size = g.itemsize
-    a, gz, gifo, o = Rbs.ctypes.data, g.ctypes.data, g.ctypes.data + H * n * size, out.ctypes.data
-    for r0 in range(0, H, rows):
-        m = min(rows, H - r0)
-        sgemm(_ROW, _T, _N, m, n, H, _ONE, a + r0 * size, K, gz, n, _ZERO, o + r0 * n * size, n)
-        sgemm(_ROW, _T, _N, m, n, 3 * H, _TWO, a + (H * K + r0) * size, K, gifo, n, _ONE,
-              o + r0 * n * size, n)
-
-
-def backward(sgemm, Rbs, dY, feature_major, b0, G, C, TC, dG, dy_rec, carry, dy_out, rows, ids,
-             dWT, db):
-    """BPTT through one slice. dY: the outside errors, (T, H, B) with feature_major, else
-    (T, B, H). G becomes ∂J/∂ĝ, copied into dG's rows (T, B, 4H) and summed into the slice's
-    db (4H,) and, for token ids (T, n) (else an empty array), into the rows ids of its dWT
-    (D, 4H): its part of ∂J/∂b and ∂J/∂Wᵀ. dy_rec, carry (H, n): zeros in, Σ_g R_gᵀ ∂J/∂ĝ(0) and
-    the part of ∂J/∂c(−1) out. dy_out (H, n): scratch."""
-    T, H4, n = G.shape
+def forward_ids(sgemm, RTs, table, ids, b0, n, G, Ys, Cs, TC, blocks):
+    """The forward loop of rows b0..b0+n, token ids (T, B) (unsigned, in range): ĝ = Rᵀ-products
+    y(t−1) RTs (RTs (H, 4H) = [R_z; ½R_i; ½R_f; ½R_o]ᵀ) + the row ids[t, b] of table (D, 4H)
+    (Wᵀ halved like R, plus the halved bias)."""
+    T, B, H4 = G.shape
     H = H4 // 4
+    for t in range(T):
+        _product(sgemm, Ys[t].ctypes.data + b0 * H * _SIZE, H, RTs.ctypes.data, H4,
+                 G[t].ctypes.data + b0 * H4 * _SIZE, H4, n, H4, H, blocks, _ONE, _ZERO)
+        for j in range(b0, b0 + n):
+            _row_tail(G[t, j], table[ids[t, j]], Cs[t, j], Cs[t + 1, j], TC[t, j], Ys[t + 1, j])
+
+
+def forward_x(sgemm, RTs, WsT, bs, x, b0, n, G, Ys, Cs, TC, blocks, blocks_x):
+    """The forward loop of rows b0..b0+n, float inputs x (T, B, D): ĝ = x(t) WsT + y(t−1) RTs +
+    bs, WsT (D, 4H) and bs (4H,) halved like RTs."""
+    T, B, H4 = G.shape
+    H, D = H4 // 4, x.shape[2]
+    for t in range(T):
+        g = G[t].ctypes.data + b0 * H4 * _SIZE
+        _product(sgemm, x[t].ctypes.data + b0 * D * _SIZE, D, WsT.ctypes.data, H4, g, H4, n, H4,
+                 D, blocks_x, _ONE, _ZERO)
+        _product(sgemm, Ys[t].ctypes.data + b0 * H * _SIZE, H, RTs.ctypes.data, H4, g, H4, n, H4,
+                 H, blocks, _ONE, _ONE)
+        for j in range(b0, b0 + n):
+            _row_tail(G[t, j], bs, Cs[t, j], Cs[t + 1, j], TC[t, j], Ys[t + 1, j])
+
+
+def backward(sgemm, Rbs, dY, b0, n, G, Cs, TC, dy_rec, carry, blocks, ids, dWT, db):
+    """BPTT through rows b0..b0+n. dY (T, B, H): the outside errors. G's rows become ∂J/∂ĝ, summed
+    for token ids (T, B) into the rows ids of the slice's dWT (D, 4H) (whose rows then sum to
+    ∂J/∂b), else (ids empty) into its db (4H,). dy_rec, carry (n, H): zeros in; Σ_g R_gᵀ ∂J/∂ĝ(0) and the part of
+    ∂J/∂c(−1) out. Σ_g R_gᵀ ∂J/∂ĝ(t) = ∂J/∂ĝ(t) [R_z; R_i; R_f; R_o], read from Rbs (4H, H+1)
+    whose i, f, o rows are halved: the z rows with α = 1, the i, f, o rows with α = 2 (exact)."""
+    T, B, H4 = G.shape
+    H, K = H4 // 4, Rbs.shape[1]
     tokens = ids.shape[0] > 0
     for t in range(T - 1, -1, -1):
-        if feature_major:
-            for h in range(H):
-                for j in range(n):
-                    dy_out[h, j] = dY[t, h, b0 + j]
-        else:
-            for j in range(n):
-                for h in range(H):
-                    dy_out[h, j] = dY[t, b0 + j, h]
-        g = G[t]
-        kernels.cell_backward_nb(dy_rec, dy_out, g, TC[t], C[t], carry)
-        _recurrent_errors(sgemm, Rbs, g, dy_rec, rows)    # Σ_g R_gᵀ ∂J/∂ĝ(t)   (H, 4H) @ (4H, n)
-        rows_t = dG[t]
-        for r0 in range(0, H4, 16):                       # g transposed into dG's rows in tiles
-            r1 = min(r0 + 16, H4)                         # of 16 gate rows: 0.13 ms a pass less
-            for j in range(n):                            # than whole columns (T50 B32 H256)
-                row = rows_t[b0 + j]
-                for r in range(r0, r1):
-                    row[r] = g[r, j]
         for j in range(n):
-            row = rows_t[b0 + j]
-            for r in range(H4):
-                db[r] += row[r]
-            if tokens:
-                w = dWT[ids[t, j]]
+            g = G[t, b0 + j]
+            kernels.cell_backward_nb(dy_rec[j], dY[t, b0 + j], g, TC[t, b0 + j], Cs[t, b0 + j],
+                                     carry[j])
+            if tokens:                                    # ∂J/∂b: the sum of dWT's rows, after
+                w = dWT[ids[t, b0 + j]]
                 for r in range(H4):
-                    w[r] += row[r]
+                    w[r] += g[r]
+            else:
+                for r in range(H4):
+                    db[r] += g[r]
+        g, R, out = G[t].ctypes.data + b0 * H4 * _SIZE, Rbs.ctypes.data, dy_rec.ctypes.data
+        _product(sgemm, g, H4, R, K, out, H, n, H, H, blocks, _ONE, _ZERO)
+        _product(sgemm, g + H * _SIZE, H4, R + H * K * _SIZE, K, out, H, n, H, 3 * H, blocks,
+                 _TWO, _ONE)
 
 
-_tail, _sigmoid_twice = inline(_tail), inline(_sigmoid_twice)
-_recurrent_errors = inline(_recurrent_errors)
-forward_ids, forward_x, backward = kernel(forward_ids), kernel(forward_x), kernel(backward)
+_product, _row_tail = inline(_product), inline(_row_tail)
+forward_ids, forward_x = kernel_fma(forward_ids), kernel_fma(forward_x)
+backward = kernel(backward)
 
 
 # -- the driver ----------------------------------------------------------------------------------
-class Slice(NamedTuple):
-    b0: int
-    G: np.ndarray        # (T, 4H, n) the gates, then ∂J/∂ĝ after backward
-    C: np.ndarray        # (T+1, H, n)
-    TC: np.ndarray       # (T, H, n)
-    ids: np.ndarray      # (T, n) the slice's token ids (unsigned), or (0, 0) for float inputs
+def forward_blocks(n: int, M: int, K: int) -> tuple:
+    """(columns, terms) per call of the forward's (n, K) @ (K, M) products: the sum in chunks of
+    up to 256 terms, and as many columns, a multiple of 32, as keep n·columns·terms near
+    FORWARD_CALL; (M, K), one call, when the whole product is under OpenBLAS's small-matrix bound
+    or when even 32 columns and 32 terms are over FORWARD_CALL (many rows n: OpenBLAS's packing
+    pays off)."""
+    if n * M * K <= SMALL_GEMM:
+        return M, K
+    kc = min(K, 256)
+    cols = FORWARD_CALL // (n * kc) // 32 * 32
+    if cols < 32:
+        cols, kc = 32, FORWARD_CALL // (n * 32) // 32 * 32
+    return (M, K) if kc < 32 else (min(cols, M), kc)
+
+
+def backward_blocks(n: int, H: int) -> tuple:
+    """(columns, terms) per call of the backward's (n, 4H) @ (4H, H) product (its z and i, f, o
+    parts, each a multiple of H terms): up to 256 columns, the sum in chunks of a multiple of 32
+    terms under OpenBLAS's small-matrix bound; (H, H) when the part is under it or when chunks
+    would sum fewer than 32 terms."""
+    if n * H * H <= SMALL_GEMM:
+        return H, H
+    cols = min(H, _WIDEST)
+    kc = SMALL_GEMM // (n * cols) // 32 * 32
+    return (H, H) if kc < 32 else (cols, min(kc, H))
 
 
 class SlicedPass(NamedTuple):
     """A layer's forward pass run in batch slices: what `bptt.cells.lstm.fused.LayerPass` offers
-    its readers (x, Ys, Cs, G, fl), and the slices' buffers for the backward."""
+    its readers (x, Ys, Cs, G, fl), batch-major, each slice having written its own rows."""
     x: np.ndarray        # (T, B, D) or token ids (T, B)
     Ys: np.ndarray       # (T+1, B, H) y(−1), y(0), ..., y(T−1)
     Cs: np.ndarray       # (T+1, B, H) c(−1), c(0), ..., c(T−1)
-    slices: list
+    G: np.ndarray        # (T, B, 4H) the gates [z, i, f, o]; ∂J/∂ĝ after the backward
+    TC: np.ndarray       # (T, B, H) tanh(c(t))
+    slices: list         # [(b0, b1)] each slice's rows
     fl: object           # the layer's FusedLayer
-
-    @property
-    def G(self) -> np.ndarray:
-        """(T, B, 4H) the gates [z, i, f, o] (the slices' joined, a copy)."""
-        return np.concatenate([s.G.transpose(0, 2, 1) for s in self.slices], axis=1)
 
 
 def count(x, fl, jit: bool, slices=None) -> int:
@@ -205,65 +200,59 @@ def layer_forward(x, y0, c0, fl, k: int) -> SlicedPass:
     already checked), y0, c0 (B, H)."""
     T, B = x.shape[:2]
     H, dt = fl.Rbs.shape[1] - 1, fl.Rbs.dtype
-    K = H + 1
+    H4 = 4 * H
     Ys, Cs = np.empty((T + 1, B, H), dtype=dt), np.empty((T + 1, B, H), dtype=dt)
     Ys[0], Cs[0] = y0, c0
+    G, TC = np.empty((T, B, H4), dtype=dt), np.empty((T, B, H), dtype=dt)
+    RTs = np.ascontiguousarray(fl.Rbs[:, :H].T)                      # (H, 4H), i, f, o halved
+    bs = np.ascontiguousarray(fl.Rbs[:, H])
     ids = x.dtype.kind in "iu"
-    Ws = fl.Ws                                                     # (4H, D), i, f, o halved
-    if not ids:
+    if ids:
+        x = np.ascontiguousarray(x, dtype=np.uintp)
+        table = np.add(fl.Ws.T, bs, out=np.empty((fl.Ws.shape[1], H4), dtype=dt))   # (D, 4H)
+    else:
         x = np.ascontiguousarray(x, dtype=dt)
-    slices, jobs = [], []
-    for b0, b1 in bounds(B, k):
+        WsT = np.ascontiguousarray(fl.Ws.T)                             # (D, 4H)
+    edges, jobs = bounds(B, k), []
+    for b0, b1 in edges:
         n = b1 - b0
-        G = np.empty((T, 4 * H, n), dtype=dt)
-        Y1 = np.empty((T + 1, K, n), dtype=dt)
-        Y1[:, H] = 1
-        Y1[0, :H] = y0[b0:b1].T
-        C = np.empty((T + 1, H, n), dtype=dt)
-        C[0] = c0[b0:b1].T
-        TC = np.empty((T, H, n), dtype=dt)
-        it = np.ascontiguousarray(x[:, b0:b1], dtype=np.uintp) if ids else np.empty((0, 0), np.uintp)
-        slices.append(Slice(b0, G, C, TC, it))
-        rows = _rows(4 * H, K, n)
+        blk = forward_blocks(n, H4, H)
         if ids:
-            jobs.append((forward_ids, (cblas.SGEMM, fl.Rbs, Ws, it, b0, G, Y1, C, TC, Ys, Cs, rows)))
+            jobs.append((forward_ids, (cblas.SGEMM, RTs, table, x, b0, n, G, Ys, Cs, TC, blk)))
         else:
-            rows_x = _rows(4 * H, x.shape[2], n)
-            jobs.append((forward_x, (cblas.SGEMM, fl.Rbs, Ws, x, b0, G, Y1, C, TC, Ys, Cs, rows,
-                                     rows_x)))
+            jobs.append((forward_x, (cblas.SGEMM, RTs, WsT, bs, x, b0, n, G, Ys, Cs, TC, blk,
+                                     forward_blocks(n, H4, x.shape[2]))))
     _run(jobs)
-    return SlicedPass(x, Ys, Cs, slices, fl)
+    return SlicedPass(x, Ys, Cs, G, TC, edges, fl)
 
 
 def layer_backward(dY, sp: SlicedPass, feature_major: bool):
     """BPTT through a sliced layer. dY (T, B, H), or (T, H, B) with feature_major.
 
-    Returns (dG (T, B, 4H) the ∂J/∂ĝ rows, ∂J/∂y(−1), ∂J/∂c(−1) (B, H), ∂J/∂b (4H,), and ∂J/∂W
-    (4H, D) for token ids, else None): the slices sum their parts of ∂J/∂b and of a token
-    layer's ∂J/∂W as they go, on their threads — unless the k slices' (D, 4H) arrays would hold
-    more entries than dG (k·D > T·B, a large vocabulary): then ∂J/∂W is None here, and summed
-    once over dG's rows after the join (`fused.token_weight_gradient`)."""
-    T, B, H = sp.Ys.shape[0] - 1, sp.Ys.shape[1], sp.Ys.shape[2]
-    dt = sp.Ys.dtype
-    dY = np.ascontiguousarray(dY, dtype=dt)
-    dG = np.empty((T, B, 4 * H), dtype=dt)
+    Returns (dG (T, B, 4H) the ∂J/∂ĝ rows (sp.G, overwritten), ∂J/∂y(−1), ∂J/∂c(−1) (B, H),
+    ∂J/∂b (4H,), and ∂J/∂W (4H, D) for token ids, else None): the slices sum their parts of
+    ∂J/∂b and of a token layer's ∂J/∂W as they go, on their threads — unless the k slices' (D, 4H)
+    arrays would hold more entries than dG (k·D > T·B, a large vocabulary): then ∂J/∂W is None
+    here, and summed once over dG's rows after the join (`fused.token_weight_gradient`)."""
+    T, B, H4 = sp.G.shape
+    H, dt = H4 // 4, sp.G.dtype
+    dY = np.ascontiguousarray(dY.transpose(0, 2, 1) if feature_major else dY, dtype=dt)
     dy0, dc0 = np.empty((B, H), dtype=dt), np.empty((B, H), dtype=dt)
     D = sp.fl.Ws.shape[1]
     scatter = sp.x.dtype.kind in "iu" and len(sp.slices) * D <= T * B   # else after the join
-    no_ids = np.empty((0, 0), dtype=np.uintp)
+    ids = sp.x if scatter else np.empty((0, 0), dtype=np.uintp)
     outs, jobs = [], []
-    for s in sp.slices:
-        n = s.G.shape[2]
-        dy_rec, carry = np.zeros((H, n), dtype=dt), np.zeros((H, n), dtype=dt)
-        db, dWT = np.zeros(4 * H, dtype=dt), np.zeros((D if scatter else 0, 4 * H), dtype=dt)
-        outs.append((s.b0, dy_rec, carry, db, dWT))
-        jobs.append((backward, (cblas.SGEMM, sp.fl.Rbs, dY, feature_major, s.b0, s.G, s.C, s.TC, dG,
-                                dy_rec, carry, np.empty((H, n), dtype=dt), _rows(H, 4 * H, n),
-                                s.ids if scatter else no_ids, dWT, db)))
+    for b0, b1 in sp.slices:
+        n = b1 - b0
+        db, dWT = np.zeros(H4, dtype=dt), np.zeros((D if scatter else 0, H4), dtype=dt)
+        outs.append((db, dWT))
+        jobs.append((backward, (cblas.SGEMM, sp.fl.Rbs, dY, b0, n, sp.G, sp.Cs, sp.TC,
+                                dy0[b0:b1], dc0[b0:b1], backward_blocks(n, H), ids,
+                                dWT, db)))
+    dy0[:] = 0
+    dc0[:] = 0
     _run(jobs)
-    for b0, dy_rec, carry, _, _ in outs:
-        dy0[b0:b0 + dy_rec.shape[1]] = dy_rec.T
-        dc0[b0:b0 + carry.shape[1]] = carry.T
-    db = np.sum([o[3] for o in outs], axis=0, dtype=dt)
-    dW = np.ascontiguousarray(np.sum([o[4] for o in outs], axis=0, dtype=dt).T) if scatter else None
-    return dG, dy0, dc0, db, dW
+    if scatter:
+        dWT = np.sum([o[1] for o in outs], axis=0, dtype=dt)                 # (D, 4H)
+        return sp.G, dy0, dc0, dWT.sum(axis=0), np.ascontiguousarray(dWT.T)
+    return sp.G, dy0, dc0, np.sum([o[0] for o in outs], axis=0, dtype=dt), None
