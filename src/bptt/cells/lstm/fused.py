@@ -69,7 +69,7 @@ ONE_HOT_MAX = 256    # NumPy path, token ids: ∂J/∂W as a GEMM with the one-h
 
 class FusedLayer(NamedTuple):
     """A layer's fused weights. No Rᵀ: the fused loop's backward builds it (`recurrent_transpose`),
-    the sliced one reads Rbs transposed (the copy costs 0.24 ms a pass at H256)."""
+    the sliced loop's forward builds Rᵀ halved (`bptt.cells.lstm.slices.layer_forward`)."""
     W: np.ndarray            # (4H, D) [W_z; W_i; W_f; W_o], for ∂J/∂x
     Ws: np.ndarray           # (4H, D) W with the i, f, o rows halved: the forward's (and the
                              # token ids' table, whose columns the steps look up)

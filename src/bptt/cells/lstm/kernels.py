@@ -111,7 +111,9 @@ def cell_forward_nb(g, c_prev, c, half):
 
 
 def cell_backward_nb(dy_rec, dy_out, g, tc, c_prev, carry):
-    """cell_backward without peepholes, line for line; dy_out (H, B) here is feature-major."""
+    """cell_backward without peepholes, line for line; dy_out (H, B) here is feature-major. Flat
+    loops: the sliced loop (`bptt.cells.lstm.slices`) calls it on one position's rows, g (4H,)
+    and the rest (H,)."""
     n = tc.size
     gf, dr, dout, tcf = g.reshape(-1), dy_rec.reshape(-1), dy_out.reshape(-1), tc.reshape(-1)
     cpf, caf = c_prev.reshape(-1), carry.reshape(-1)
