@@ -96,9 +96,11 @@ def _softmax_head(Y2, V, c, y2, w2, edges, shape):
     with cblas.one_thread():
         threads.run(jobs)
     J = float(sum(p[0][0] for p in parts))
-    dV = np.sum([p[1] for p in parts], axis=0, dtype=V.dtype)
-    dc = np.sum([p[2] for p in parts], axis=(0, 2), dtype=V.dtype)
-    return J, dY.reshape(shape), dV, dc
+    _, dV, dcm = parts[0]                                # the bands' parts summed in place (a sum
+    for _, part_dV, part_dcm in parts[1:]:               # over a list stacks it first)
+        dV += part_dV
+        dcm += part_dcm
+    return J, dY.reshape(shape), dV, dcm.sum(axis=1)
 
 
 def softmax_band(sgemm, Y, V, c, ids, w, dY, dV, dcm, J, r0, r1, oT):

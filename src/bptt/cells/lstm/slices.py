@@ -177,6 +177,17 @@ def backward_blocks(n: int, H: int) -> tuple:
     return (H, H) if kc < 32 else (cols, min(kc, H))
 
 
+def transposed(A, tile: int = 256) -> np.ndarray:
+    """Aᵀ, C-contiguous, copied in tiles of tile × tile (Rbs[:, :H] at H256: 0.08 ms in gate
+    blocks against 0.16 whole, whose rows are 1 KiB apart)."""
+    P, Q = A.shape
+    out = np.empty((Q, P), dtype=A.dtype)
+    for p0 in range(0, P, tile):
+        for q0 in range(0, Q, tile):
+            np.copyto(out[q0:q0 + tile, p0:p0 + tile], A[p0:p0 + tile, q0:q0 + tile].T)
+    return out
+
+
 class SlicedPass(NamedTuple):
     """A layer's forward pass run in batch slices: what `bptt.cells.lstm.fused.LayerPass` offers
     its readers (x, Ys, Cs, G, fl), batch-major, each slice having written its own rows."""
@@ -206,7 +217,7 @@ def layer_forward(x, y0, c0, fl, k: int) -> SlicedPass:
     Ys, Cs = np.empty((T + 1, B, H), dtype=dt), np.empty((T + 1, B, H), dtype=dt)
     Ys[0], Cs[0] = y0, c0
     G, TC = np.empty((T, B, H4), dtype=dt), np.empty((T, B, H), dtype=dt)
-    RTs = np.ascontiguousarray(fl.Rbs[:, :H].T)                      # (H, 4H), i, f, o halved
+    RTs = transposed(fl.Rbs[:, :H])                                  # (H, 4H), i, f, o halved
     bs = np.ascontiguousarray(fl.Rbs[:, H])
     ids = x.dtype.kind in "iu"
     if ids:
@@ -254,7 +265,12 @@ def layer_backward(dY, sp: SlicedPass, feature_major: bool):
     dy0[:] = 0
     dc0[:] = 0
     _run(jobs)
-    if scatter:
-        dWT = np.sum([o[1] for o in outs], axis=0, dtype=dt)                 # (D, 4H)
-        return sp.G, dy0, dc0, dWT.sum(axis=0), np.ascontiguousarray(dWT.T)
-    return sp.G, dy0, dc0, np.sum([o[0] for o in outs], axis=0, dtype=dt), None
+    db, dWT = outs[0]                                    # the slices' parts summed in place (a
+    for part_db, part_dWT in outs[1:]:                   # sum over a list of arrays stacks them
+        db += part_db                                    # first: 0.1-0.3 ms)
+        dWT += part_dWT
+    if not scatter:
+        return sp.G, dy0, dc0, db, None
+    dW = np.empty(dWT.shape[::-1], dtype=dt)
+    kernels.transpose_nb(dWT, dW)                        # (4H, D): 0.09 ms at D65 H256, NumPy 0.19
+    return sp.G, dy0, dc0, dWT.sum(axis=0), dW
