@@ -25,7 +25,7 @@ import math
 
 import numpy as np
 
-from . import cblas, threads
+from . import aligned, cblas, threads
 from .exp32 import exp32
 from .fastpath import SMALL_GEMM
 from .jit import AVAILABLE
@@ -80,7 +80,7 @@ def _softmax_head(Y2, V, c, y2, w2, edges, shape):
     O, H = V.shape
     m = BLOCK
     Y2 = np.ascontiguousarray(Y2, dtype=V.dtype)           # the kernel reads rows of H floats
-    dY = np.empty(Y2.shape, dtype=V.dtype)
+    dY = aligned.empty(Y2.shape, V.dtype)                 # the LSTM's slices read its rows
     V = np.ascontiguousarray(V)
     c = np.ascontiguousarray(c, dtype=V.dtype)
     ids = np.ascontiguousarray(y2, dtype=np.intp)

@@ -35,7 +35,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import kernels
-from .. import cblas
+from .. import aligned, cblas
 from ..fastpath import SMALL_GEMM
 from ..slicing import MIN_COLUMNS, bounds, inline, kernel, kernel_fma  # noqa: F401  (MIN_COLUMNS: for readers)
 from ..slicing import count as _count, run as _run
@@ -181,7 +181,7 @@ def transposed(A, tile: int = 256) -> np.ndarray:
     """Aᵀ, C-contiguous, copied in tiles of tile × tile (Rbs[:, :H] at H256: 0.08 ms in gate
     blocks against 0.16 whole, whose rows are 1 KiB apart)."""
     P, Q = A.shape
-    out = np.empty((Q, P), dtype=A.dtype)
+    out = aligned.empty((Q, P), A.dtype)
     for p0 in range(0, P, tile):
         for q0 in range(0, Q, tile):
             np.copyto(out[q0:q0 + tile, p0:p0 + tile], A[p0:p0 + tile, q0:q0 + tile].T)
@@ -214,18 +214,18 @@ def layer_forward(x, y0, c0, fl, k: int) -> SlicedPass:
     T, B = x.shape[:2]
     H, dt = fl.Rbs.shape[1] - 1, fl.Rbs.dtype
     H4 = 4 * H
-    Ys, Cs = np.empty((T + 1, B, H), dtype=dt), np.empty((T + 1, B, H), dtype=dt)
+    Ys, Cs = aligned.empty((T + 1, B, H), dt), aligned.empty((T + 1, B, H), dt)
     Ys[0], Cs[0] = y0, c0
-    G, TC = np.empty((T, B, H4), dtype=dt), np.empty((T, B, H), dtype=dt)
+    G, TC = aligned.empty((T, B, H4), dt), aligned.empty((T, B, H), dt)
     RTs = transposed(fl.Rbs[:, :H])                                  # (H, 4H), i, f, o halved
     bs = np.ascontiguousarray(fl.Rbs[:, H])
     ids = x.dtype.kind in "iu"
     if ids:
         x = np.ascontiguousarray(x, dtype=np.uintp)
-        table = np.add(fl.Ws.T, bs, out=np.empty((fl.Ws.shape[1], H4), dtype=dt))   # (D, 4H)
+        table = np.add(fl.Ws.T, bs, out=aligned.empty((fl.Ws.shape[1], H4), dt))   # (D, 4H)
     else:
         x = np.ascontiguousarray(x, dtype=dt)
-        WsT = np.ascontiguousarray(fl.Ws.T)                             # (D, 4H)
+        WsT = transposed(fl.Ws)                                         # (D, 4H)
     edges, jobs = bounds(B, k), []
     for b0, b1 in edges:
         n = b1 - b0
@@ -250,14 +250,14 @@ def layer_backward(dY, sp: SlicedPass, feature_major: bool):
     T, B, H4 = sp.G.shape
     H, dt = H4 // 4, sp.G.dtype
     dY = np.ascontiguousarray(dY.transpose(0, 2, 1) if feature_major else dY, dtype=dt)
-    dy0, dc0 = np.empty((B, H), dtype=dt), np.empty((B, H), dtype=dt)
+    dy0, dc0 = aligned.empty((B, H), dt), aligned.empty((B, H), dt)
     D = sp.fl.Ws.shape[1]
     scatter = sp.x.dtype.kind in "iu" and len(sp.slices) * D <= T * B   # else after the join
     ids = sp.x if scatter else np.empty((0, 0), dtype=np.uintp)
     outs, jobs = [], []
     for b0, b1 in sp.slices:
         n = b1 - b0
-        db, dWT = np.zeros(H4, dtype=dt), np.zeros((D if scatter else 0, H4), dtype=dt)
+        db, dWT = np.zeros(H4, dtype=dt), aligned.zeros((D if scatter else 0, H4), dt)
         outs.append((db, dWT))
         jobs.append((backward, (cblas.SGEMM, sp.fl.Rbs, dY, b0, n, sp.G, sp.Cs, sp.TC,
                                 dy0[b0:b1], dc0[b0:b1], backward_blocks(n, H), ids,
