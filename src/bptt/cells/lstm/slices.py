@@ -37,15 +37,15 @@ import numpy as np
 from . import kernels
 from .. import aligned, cblas
 from ..fastpath import SMALL_GEMM
-from ..slicing import MIN_COLUMNS, bounds, inline, kernel, kernel_fma  # noqa: F401  (MIN_COLUMNS: for readers)
-from ..slicing import count as _count, run as _run
+from ..slicing import MIN_COLUMNS  # noqa: F401  (for readers)
+from ..slicing import bounds, count as _count, inline, kernel, kernel_fma, run as _run
 from ..exp32 import sigmoid32
 from ..tanh32 import tanh32_inplace, tanh32_into
 
 MIN_FLOPS = 6e7          # fewest GEMM flops of a layer's pass, 2·T·B·4H·(H+1)·3, for a slice per
                          # thread; below it one slice on the calling thread (2 threads, T50 B32,
-                         # ms one slice / two: H32, 4.1e7 flops, 1.59 / 1.65; H40, 6.4e7,
-                         # 2.06 / 1.84; H48, 9.0e7, 2.52 / 2.32; H96, 3.6e8, 7.03 / 3.97)
+                         # ms one slice / two, round 7: H32, 4.1e7 flops, 1.70 / 1.92; H40,
+                         # 6.3e7, 2.17 / 1.95; H48, 9.0e7, 2.40 / 2.14)
 FORWARD_CALL = 2 ** 19   # multiply-adds per call of the forward's products (n × K) @ (K × columns):
                          # OpenBLAS's small kernels run them fastest near half their bound (one
                          # core, AMD EPYC, H256, 50 steps, ms: n 32, 64 columns 8.3, 32: 10.2,
@@ -90,9 +90,9 @@ def _row_tail(g, add, c_prev, c, tc, y):
 
 
 def forward_ids(sgemm, RTs, table, ids, b0, n, G, Ys, Cs, TC, blocks):
-    """The forward loop of rows b0..b0+n, token ids (T, B) (unsigned, in range): ĝ = Rᵀ-products
-    y(t−1) RTs (RTs (H, 4H) = [R_z; ½R_i; ½R_f; ½R_o]ᵀ) + the row ids[t, b] of table (D, 4H)
-    (Wᵀ halved like R, plus the halved bias)."""
+    """The forward loop of rows b0..b0+n, token ids (T, B) (unsigned, in range): the rows ĝ(t) =
+    y(t−1) RTs + row ids[t, b] of table (D, 4H); RTs (H, 4H) = [R_z; ½R_i; ½R_f; ½R_o]ᵀ, the
+    table Wᵀ + b halved alike."""
     T, B, H4 = G.shape
     H = H4 // 4
     for t in range(T):
@@ -120,9 +120,9 @@ def forward_x(sgemm, RTs, WsT, bs, x, b0, n, G, Ys, Cs, TC, blocks, blocks_x):
 def backward(sgemm, Rbs, dY, b0, n, G, Cs, TC, dy_rec, carry, blocks, ids, dWT, db):
     """BPTT through rows b0..b0+n. dY (T, B, H): the outside errors. G's rows become ∂J/∂ĝ, summed
     for token ids (T, B) into the rows ids of the slice's dWT (D, 4H) (whose rows then sum to
-    ∂J/∂b), else (ids empty) into its db (4H,). dy_rec, carry (n, H): zeros in; Σ_g R_gᵀ ∂J/∂ĝ(0) and the part of
-    ∂J/∂c(−1) out. Σ_g R_gᵀ ∂J/∂ĝ(t) = ∂J/∂ĝ(t) [R_z; R_i; R_f; R_o], read from Rbs (4H, H+1)
-    whose i, f, o rows are halved: the z rows with α = 1, the i, f, o rows with α = 2 (exact)."""
+    ∂J/∂b), else (ids empty) into its db (4H,). dy_rec, carry (n, H): zeros in; Σ_g R_gᵀ ∂J/∂ĝ(0)
+    and the part of ∂J/∂c(−1) out. Σ_g R_gᵀ ∂J/∂ĝ(t) = ∂J/∂ĝ(t) [R_z; R_i; R_f; R_o], read from
+    Rbs (4H, H+1) whose i, f, o rows are halved: the z rows with α = 1, the others α = 2 (exact)."""
     T, B, H4 = G.shape
     H, K = H4 // 4, Rbs.shape[1]
     tokens = ids.shape[0] > 0
