@@ -21,6 +21,13 @@ def test_empty_and_zeros_start_on_a_line(shape, dtype):
     assert not aligned.zeros(shape, dtype).any()
 
 
+def test_an_int_shape_and_a_negative_one():
+    assert aligned.empty(5, np.float32).shape == (5,)
+    assert aligned.zeros(np.int64(3), np.float32).shape == (3,)
+    with pytest.raises(ValueError, match=r"dimensions must be >= 0. Got shape \(2, -1\)"):
+        aligned.empty((2, -1), np.float32)
+
+
 def test_arrays_do_not_overlap():
     """Each array owns its buffer: writing one leaves another as it was."""
     a, b = aligned.zeros((64, 3), np.float32), aligned.zeros((64, 3), np.float32)

@@ -16,6 +16,9 @@ LINE = 64                # bytes: a cache line, and one AVX-512 vector
 def empty(shape, dtype) -> np.ndarray:
     """np.empty(shape, dtype), C-contiguous, its first element on a LINE-byte boundary (unless it
     has no elements)."""
+    shape = (int(shape),) if np.ndim(shape) == 0 else tuple(int(d) for d in shape)
+    if any(d < 0 for d in shape):
+        raise ValueError(f"array dimensions must be >= 0. Got shape {shape}.")
     dtype = np.dtype(dtype)
     size = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
     buf = np.empty(size + LINE, dtype=np.uint8)
