@@ -153,6 +153,27 @@ def test_blocks_are_the_measured_fastest():
     assert slices.backward_blocks(32, 256) == (256, 96)
 
 
+@pytest.mark.parametrize("tokens", [False, True])
+def test_sliced_backward_reads_feature_major_errors_too(tokens, rng):
+    """A sliced layer's BPTT from outside errors (T, B, H) or, feature_major, (T, H, B): bit for
+    bit the same pass (the slices read rows; feature-major errors are laid out as rows first)."""
+    T, B, D, H = 5, 9, 4, 6
+    fl = fused.fuse(LSTM(D, H, 2, dtype=F32, seed=5).params, 0)
+    x = rng.integers(0, D, size=(T, B)) if tokens else rng.normal(size=(T, B, D)).astype(F32)
+    y0, c0 = states(rng, 1, B, H)
+    dY = rng.normal(size=(T, B, H)).astype(F32)
+    runs = []
+    for fm in (False, True):
+        lp = fused.layer_forward(x, y0[0], c0[0], fl, slices=2)
+        assert isinstance(lp, slices.SlicedPass)
+        d = np.ascontiguousarray(dY.transpose(0, 2, 1)) if fm else dY
+        runs.append(fused.layer_backward(d, lp, feature_major=fm))
+    (a, b) = runs
+    assert all(np.array_equal(u, v) for u, v in zip(a[:3], b[:3]))
+    assert all(np.array_equal(a[3][k], b[3][k]) for k in a[3])
+    assert np.abs(a[1]).max() > 0                                   # the errors reached y(−1)
+
+
 def test_the_tolerance_catches_a_wrong_slice(monkeypatch, rng):
     """A slice that reads its inputs one batch column off (its neighbour's x(t) columns) breaks
     the comparison above by far more than the tolerance."""
