@@ -6,7 +6,7 @@ import pytest
 
 from bptt.cells import threads
 from bptt.cells.head import head_backward
-from bptt.cells.lstm import fused, slices
+from bptt.cells.lstm import fused, pipeline, slices
 from bptt.cells.lstm.model import LSTM
 from bptt.nn.losses import loss_and_error
 
@@ -66,30 +66,38 @@ def sliced_by_itself(monkeypatch):
     monkeypatch.setattr(cblas, "threads", lambda: 2)
     monkeypatch.setattr(slices, "MIN_FLOPS", 0)
     monkeypatch.setattr(threads, "MIN_SPLIT_FLOPS", 0)
-    heads = []
-    original = fused.head_backward
+    heads = []                                                     # ("bands", k) or ("slices", k)
+    original, in_jobs = fused.head_backward, pipeline.loss_and_backward
 
     def spy(*args):
-        heads.append(args[-1])
+        heads.append(("bands", args[-1]))
         return original(*args)
 
+    def spy_pipeline(*args):
+        heads.append(("slices", args[-2]))
+        return in_jobs(*args)
+
     monkeypatch.setattr(fused, "head_backward", spy)
+    monkeypatch.setattr(pipeline, "loss_and_backward", spy_pipeline)
     yield heads
     cblas._set_threads(real)
 
 
-@pytest.mark.parametrize("output", ["softmax", "identity"])
-def test_a_sliced_lstm_runs_its_head_in_bands(output, sliced_by_itself, monkeypatch, rng):
+@pytest.mark.parametrize("output, head", [("softmax", "slices"), ("identity", "bands")])
+def test_a_sliced_lstm_runs_its_head_in_bands_or_slices(output, head, sliced_by_itself,
+                                                        monkeypatch, rng):
+    """A softmax head runs in each slice's job (`bptt.cells.lstm.pipeline`), other heads in
+    bands of positions between the layers' forward and their BPTT."""
     T, B, D, H, O = 6, 16, 5, 7, 4
     model = LSTM(D, H, O, dtype=np.float32, output=output, num_layers=2, seed=3)
     x = rng.integers(0, D, size=(T, B))
     y = rng.integers(0, O, size=(T, B)) if output == "softmax" else rng.normal(size=(T, B, O)).astype(np.float32)
     mask = (rng.random((T, B)) < 0.8).astype(np.float32)
     a = model.backward(x, y, mask=mask)
-    assert sliced_by_itself == [2]                                 # the head ran in 2 bands
+    assert sliced_by_itself == [(head, 2)]                         # in 2 bands or 2 slices
     monkeypatch.setenv("BPTT_SLICES", "0")
     b = model.backward(x, y, mask=mask)
-    assert sliced_by_itself == [2]                                 # not again: the fused loop
+    assert sliced_by_itself == [(head, 2)]                         # not again: the fused loop
     assert a.loss == pytest.approx(b.loss, rel=2e-6)
     for name, g in b.grads.items():
         assert a.grads[name].dtype == np.float32

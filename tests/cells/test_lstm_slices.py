@@ -18,7 +18,7 @@ from threadpoolctl import threadpool_limits
 
 from bptt.cells import cblas
 from bptt.cells.fastpath import SMALL_GEMM
-from bptt.cells.lstm import fused, slices
+from bptt.cells.lstm import fused, pipeline, slices
 from bptt.cells.lstm import kernels as lstm_kernels
 from bptt.cells.lstm.model import LSTM
 from bptt.nn.losses import loss_and_error
@@ -197,18 +197,29 @@ def test_the_tolerance_catches_a_wrong_slice(monkeypatch, rng):
 
 
 # -- the public model: auto slicing from OpenBLAS's thread count ---------------------------------
+def slice_counts(passes):
+    return [len(p.slices) if isinstance(p, slices.SlicedPass) else 0 for p in passes]
+
+
 @pytest.fixture
 def passes_seen(monkeypatch):
-    """The pass types of every forward through the layers the model makes (fused.forward and
-    fused.loss_and_backward both run them through fused._layers_forward)."""
-    seen, layers_forward = [], fused._layers_forward
+    """The slice counts of every forward through the layers the model makes: fused.forward and
+    fused.loss_and_backward run them through fused._layers_forward, or, sliced with a softmax
+    head, through `pipeline.loss_and_backward` (one job per slice)."""
+    seen, layers_forward, in_jobs = [], fused._layers_forward, pipeline.loss_and_backward
 
     def spy(*args, **kwargs):
         passes = layers_forward(*args, **kwargs)
-        seen.append([len(p.slices) if isinstance(p, slices.SlicedPass) else 0 for p in passes])
+        seen.append(slice_counts(passes))
         return passes
 
+    def spy_pipeline(*args, **kwargs):
+        out = in_jobs(*args, **kwargs)
+        seen.append(slice_counts(out[1]))
+        return out
+
     monkeypatch.setattr(fused, "_layers_forward", spy)
+    monkeypatch.setattr(pipeline, "loss_and_backward", spy_pipeline)
     return seen
 
 

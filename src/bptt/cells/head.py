@@ -77,9 +77,35 @@ def softmax_kernel(output: str, y, V) -> bool:
 
 def _softmax_head(Y2, V, c, y2, w2, edges, shape):
     """head_backward through `softmax_band`, one band of rows per thread; float32 throughout."""
+    Y2 = np.ascontiguousarray(Y2, dtype=V.dtype)           # the kernel reads rows of H floats
+    dY, jobs, finish = _softmax_jobs(Y2, V, c, y2, w2, softmax_band,
+                                     [(r0, r1) for r0, r1 in zip(edges[:-1], edges[1:])])
+    with cblas.one_thread():
+        threads.run(jobs)
+    J, dV, dc = finish()
+    return J, dY.reshape(shape), dV, dc
+
+
+def softmax_slices(Y, V, c, y, weight, slices):
+    """The head of a pass in batch slices, one job per slice over its rows b0..b1 at every step
+    (`softmax_rows`), for `bptt.cells.lstm.pipeline`: Y (T, B, H) C-contiguous float32, whose
+    values the jobs find there when they run (the slices' own forward, run first); y (T, B) token
+    ids, weight (T, B). Returns (dY (T, B, H), [(kernel, args)], finish), finish() after the jobs
+    -> (J, ∂J/∂V, ∂J/∂c). Only where `softmax_kernel` holds."""
+    T, B, H = Y.shape
+    if not Y.flags.c_contiguous or Y.dtype != V.dtype:
+        raise ValueError(f"softmax_slices reads Y's rows in place: it must be C-contiguous "
+                         f"{V.dtype}. Got strides {Y.strides}, {Y.dtype}.")
+    dY, jobs, finish = _softmax_jobs(Y.reshape(T * B, H), V, c, y.reshape(T * B),
+                                     weight.reshape(T * B), softmax_rows, slices, B)
+    return dY.reshape(T, B, H), jobs, finish
+
+
+def _softmax_jobs(Y2, V, c, y2, w2, fn, ranges, *extra):
+    """(dY (N, H), [(fn, args)] one per range, finish) for `softmax_band` (ranges of positions)
+    or `softmax_rows` (ranges of the batch, extra = (B,)); finish() sums the parts: (J, dV, dc)."""
     O, H = V.shape
     m = BLOCK
-    Y2 = np.ascontiguousarray(Y2, dtype=V.dtype)           # the kernel reads rows of H floats
     dY = aligned.empty(Y2.shape, V.dtype)                 # the LSTM's slices read its rows
     V = np.ascontiguousarray(V)
     c = np.ascontiguousarray(c, dtype=V.dtype)
@@ -88,19 +114,21 @@ def _softmax_head(Y2, V, c, y2, w2, edges, shape):
         raise IndexError(f"token targets must lie in [0, {O}). Got {ids.min()} to {ids.max()}.")
     w = np.ascontiguousarray(w2, dtype=V.dtype)
     parts, jobs = [], []
-    for r0, r1 in zip(edges[:-1], edges[1:]):
+    for r0, r1 in ranges:
         J, dV, dcm = np.zeros(1), np.zeros((O, H), dtype=V.dtype), np.zeros((O, m), dtype=V.dtype)
         parts.append((J, dV, dcm))
-        jobs.append((softmax_band, (cblas.SGEMM, Y2, V, c, ids, w, dY, dV, dcm, J, r0, r1,
-                                    np.empty((O, m), dtype=V.dtype))))
-    with cblas.one_thread():
-        threads.run(jobs)
-    J = float(sum(p[0][0] for p in parts))
-    _, dV, dcm = parts[0]                                # the bands' parts summed in place (a sum
-    for _, part_dV, part_dcm in parts[1:]:               # over a list stacks it first)
-        dV += part_dV
-        dcm += part_dcm
-    return J, dY.reshape(shape), dV, dcm.sum(axis=1)
+        jobs.append((fn, (cblas.SGEMM, Y2, V, c, ids, w, dY, dV, dcm, J, r0, r1,
+                          np.empty((O, m), dtype=V.dtype)) + extra))
+
+    def finish():
+        J = float(sum(p[0][0] for p in parts))
+        _, dV, dcm = parts[0]                            # the parts summed in place (a sum over a
+        for _, part_dV, part_dcm in parts[1:]:           # list stacks it first)
+            dV += part_dV
+            dcm += part_dcm
+        return J, dV, dcm.sum(axis=1)
+
+    return dY, jobs, finish
 
 
 def softmax_band(sgemm, Y, V, c, ids, w, dY, dV, dcm, J, r0, r1, oT):
@@ -161,3 +189,13 @@ def softmax_band(sgemm, Y, V, c, ids, w, dY, dV, dcm, J, r0, r1, oT):
 
 
 softmax_band = kernel(softmax_band)
+
+
+def softmax_rows(sgemm, Y, V, c, ids, w, dY, dV, dcm, J, b0, b1, oT, B):
+    """`softmax_band` over the positions of batch rows b0..b1 at every step: rows t·B + b0 to
+    t·B + b1 of Y (T·B, H), ids, w and dY, for t = 0..T−1."""
+    for t in range(Y.shape[0] // B):
+        softmax_band(sgemm, Y, V, c, ids, w, dY, dV, dcm, J, t * B + b0, t * B + b1, oT)
+
+
+softmax_rows = kernel(softmax_rows)

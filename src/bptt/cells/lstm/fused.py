@@ -38,10 +38,10 @@ gate a strided (B, H) slice, and the pointwise work twice as slow). The caller s
   (`bptt.cells.lstm.slices`; `bptt.cells.slicing.count` decides: on two or more threads, for
   passes of at least `slices.MIN_FLOPS`, one slice per thread; on one thread or for smaller
   passes, one slice on the calling thread, with no Python between steps; `forward(..., slices=)`
-  forces a count, BPTT_SLICES=0 turns it off): OpenBLAS is held to one thread for the whole pass, its
-  large products are split over bptt's threads (`bptt.cells.threads`), and `loss_and_backward`
-  runs the output layer and the loss in bands of positions (`bptt.cells.head`). Same numbers to
-  float32 rounding (its tanh is `tanh32`, its σ `bptt.cells.exp32.sigmoid32`).
+  forces a count, BPTT_SLICES=0 turns it off): OpenBLAS held to one thread for the whole pass,
+  large products split over bptt's threads (`bptt.cells.threads`); `loss_and_backward` runs each
+  slice's forward, softmax head and BPTT as one job (`bptt.cells.lstm.pipeline`), other heads in
+  bands of positions (`bptt.cells.head`). Same numbers to float32 rounding (tanh32, sigmoid32).
 
 Buffers of a pass, per layer: Gf (T, 4H, B) the gate values [z; i; f; o]; Ys (T+1, B, H) with
 Ys[0] = y(−1), Ys[t+1] = y(t), batch-major (the next layer's input, the output layer's input and
@@ -55,8 +55,7 @@ from typing import NamedTuple, Optional
 
 import numpy as np
 
-from . import kernels as kernels
-from . import slices as sliced
+from . import kernels as kernels, pipeline, slices as sliced
 from .. import cblas, threads
 from ..slicing import held
 from ..head import head_backward
@@ -68,8 +67,7 @@ ONE_HOT_MAX = 256    # NumPy path, token ids: ∂J/∂W as a GEMM with the one-h
 
 
 class FusedLayer(NamedTuple):
-    """A layer's fused weights. No Rᵀ: the fused loop's backward builds it (`recurrent_transpose`),
-    the sliced loop's forward builds Rᵀ halved (`bptt.cells.lstm.slices.layer_forward`)."""
+    """A layer's fused weights; Rᵀ built where needed (`recurrent_transpose`, `slices.transposed`)."""
     W: np.ndarray            # (4H, D) [W_z; W_i; W_f; W_o], for ∂J/∂x
     Ws: np.ndarray           # (4H, D) W with the i, f, o rows halved: the forward's (and the
                              # token ids' table, whose columns the steps look up)
@@ -343,9 +341,9 @@ def _layers_forward(x, h0, c0, params, num_layers, numba, k, fl):
 def loss_and_backward(x, h0, c0, params, num_layers, output: str, y, weight,
                       numba: Optional[bool] = None):
     """Forward, the loss J = Σ weight·L (`bptt.nn.losses.loss_and_error`) and full BPTT in one
-    call. A sliced pass (see `forward`) runs the output layer and the loss in bands of positions
-    on bptt's threads between the layers' forward and their BPTT (`bptt.cells.head`), unless the
-    loss is pooled over time.
+    call. Sliced (see `forward`): one job per slice for a softmax head (`pipeline`), else the
+    output layer and the loss in bands of positions (`bptt.cells.head`) between the layers'
+    forward and BPTT; a loss pooled over time runs `forward`, the loss, then `backward`.
 
     Returns (J, passes, dx or None, ∂J/∂h0, ∂J/∂c0 (num_layers, B, H), grads keyed like params)."""
     fl = fuse(params, 0)
@@ -354,6 +352,8 @@ def loss_and_backward(x, h0, c0, params, num_layers, output: str, y, weight,
         passes, o = forward(x, h0, c0, params, num_layers, numba, k)
         J, _, do = loss_and_error(output, o, y, weight)
         return (J, passes) + backward(do, passes, params, numba)
+    if pipeline.applies(output, y, params["V"]):
+        return pipeline.loss_and_backward(x, h0, c0, params, num_layers, y, weight, k, fl)
     with cblas.one_thread():
         passes = _layers_forward(x, h0, c0, params, num_layers, numba, k, fl)
         J, dY, dV, dc = head_backward(passes[-1].Ys[1:], params["V"], params["c"], output, y,

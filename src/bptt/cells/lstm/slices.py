@@ -144,9 +144,18 @@ def backward(sgemm, Rbs, dY, b0, n, G, Cs, TC, dy_rec, carry, blocks, ids, dWT, 
                  _TWO, _ONE)
 
 
+def input_errors(sgemm, G, W, out, b0, n, blocks):
+    """Rows b0..b0+n of out (T, B, D) = ∂J/∂ĝ(t) rows (G (T, B, 4H)) @ W (4H, D), per step."""
+    T, B, H4 = G.shape
+    D = W.shape[1]
+    for t in range(T):
+        _product(sgemm, G[t].ctypes.data + b0 * H4 * _SIZE, H4, W.ctypes.data, D,
+                 out[t].ctypes.data + b0 * D * _SIZE, D, n, D, H4, blocks, _ONE, _ZERO)
+
+
 _product, _row_tail = inline(_product), inline(_row_tail)
 forward_ids, forward_x = kernel_fma(forward_ids), kernel_fma(forward_x)
-backward = kernel(backward)
+backward, input_errors = kernel(backward), kernel(input_errors)
 
 
 # -- the driver ----------------------------------------------------------------------------------
@@ -211,6 +220,15 @@ def count(x, fl, jit: bool, slices=None) -> int:
 def layer_forward(x, y0, c0, fl, k: int) -> SlicedPass:
     """One layer over all steps in k slices; x as `fused.layer_forward` takes it (token ids
     already checked), y0, c0 (B, H)."""
+    sp, jobs = forward_jobs(x, y0, c0, fl, k)
+    _run(jobs)
+    return sp
+
+
+def forward_jobs(x, y0, c0, fl, k: int):
+    """(the SlicedPass its jobs will fill, [(kernel, args)] one per slice) for `layer_forward`:
+    the buffers and Rᵀ, the table or Wᵀ built, nothing run. x need not hold its values yet (a
+    lower layer's Ys[1:] that its own jobs fill first: `bptt.cells.lstm.pipeline`)."""
     T, B = x.shape[:2]
     H, dt = fl.Rbs.shape[1] - 1, fl.Rbs.dtype
     H4 = 4 * H
@@ -235,8 +253,7 @@ def layer_forward(x, y0, c0, fl, k: int) -> SlicedPass:
         else:
             jobs.append((forward_x, (cblas.SGEMM, RTs, WsT, bs, x, b0, n, G, Ys, Cs, TC, blk,
                                      forward_blocks(n, H4, x.shape[2]))))
-    _run(jobs)
-    return SlicedPass(x, Ys, Cs, G, TC, edges, fl)
+    return SlicedPass(x, Ys, Cs, G, TC, edges, fl), jobs
 
 
 def layer_backward(dY, sp: SlicedPass, feature_major: bool):
@@ -247,10 +264,19 @@ def layer_backward(dY, sp: SlicedPass, feature_major: bool):
     ∂J/∂b and of a token layer's ∂J/∂W as they go, on their threads — unless the k slices' (D, 4H)
     arrays would hold more entries than dG (k·D > T·B, a large vocabulary): then ∂J/∂W is None
     here, and summed once over dG's rows after the join (`fused.token_weight_gradient`)."""
+    dY = np.ascontiguousarray(dY.transpose(0, 2, 1) if feature_major else dY, dtype=sp.G.dtype)
+    jobs, finish = backward_jobs(dY, sp)
+    _run(jobs)
+    return finish()
+
+
+def backward_jobs(dY, sp: SlicedPass):
+    """([(kernel, args)] one per slice, finish) for `layer_backward`, dY (T, B, H) C-contiguous
+    in the pass's dtype (its values may come later, from jobs run before these); finish() after
+    the jobs sums the slices' parts and returns what `layer_backward` does."""
     T, B, H4 = sp.G.shape
     H, dt = H4 // 4, sp.G.dtype
-    dY = np.ascontiguousarray(dY.transpose(0, 2, 1) if feature_major else dY, dtype=dt)
-    dy0, dc0 = aligned.empty((B, H), dt), aligned.empty((B, H), dt)
+    dy0, dc0 = aligned.zeros((B, H), dt), aligned.zeros((B, H), dt)
     D = sp.fl.Ws.shape[1]
     scatter = sp.x.dtype.kind in "iu" and len(sp.slices) * D <= T * B   # else after the join
     ids = sp.x if scatter else np.empty((0, 0), dtype=np.uintp)
@@ -262,15 +288,24 @@ def layer_backward(dY, sp: SlicedPass, feature_major: bool):
         jobs.append((backward, (cblas.SGEMM, sp.fl.Rbs, dY, b0, n, sp.G, sp.Cs, sp.TC,
                                 dy0[b0:b1], dc0[b0:b1], backward_blocks(n, H), ids,
                                 dWT, db)))
-    dy0[:] = 0
-    dc0[:] = 0
-    _run(jobs)
-    db, dWT = outs[0]                                    # the slices' parts summed in place (a
-    for part_db, part_dWT in outs[1:]:                   # sum over a list of arrays stacks them
-        db += part_db                                    # first: 0.1-0.3 ms)
-        dWT += part_dWT
-    if not scatter:
-        return sp.G, dy0, dc0, db, None
-    dW = np.empty(dWT.shape[::-1], dtype=dt)
-    kernels.transpose_nb(dWT, dW)                        # (4H, D): 0.09 ms at D65 H256, NumPy 0.19
-    return sp.G, dy0, dc0, dWT.sum(axis=0), dW
+
+    def finish():
+        db, dWT = outs[0]                                # the slices' parts summed in place (a
+        for part_db, part_dWT in outs[1:]:               # sum over a list of arrays stacks them
+            db += part_db                                # first: 0.1-0.3 ms)
+            dWT += part_dWT
+        if not scatter:
+            return sp.G, dy0, dc0, db, None
+        dW = np.empty(dWT.shape[::-1], dtype=dt)
+        kernels.transpose_nb(dWT, dW)                    # (4H, D): 0.09 ms at D65 H256, NumPy 0.19
+        return sp.G, dy0, dc0, dWT.sum(axis=0), dW
+
+    return jobs, finish
+
+
+def input_error_jobs(sp: SlicedPass, out):
+    """[(kernel, args)] one per slice: out (T, B, D) rows = Σ_g W_gᵀ ∂J/∂ĝ(t), the errors of the
+    layer's input x(t), after the slice's BPTT (`bptt.cells.lstm.pipeline`)."""
+    H4, D = sp.fl.W.shape
+    return [(input_errors, (cblas.SGEMM, sp.G, sp.fl.W, out, b0, b1 - b0,
+                            forward_blocks(b1 - b0, D, H4))) for b0, b1 in sp.slices]

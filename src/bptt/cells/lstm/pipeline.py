@@ -1,0 +1,89 @@
+"""A sliced LSTM pass's forward, output layer, loss and BPTT as one job per slice.
+
+In batch slices (`bptt.cells.lstm.slices`), `fused.loss_and_backward` handed work to bptt's
+threads five times for a one-layer model: the forward's slices, the head's bands of positions,
+BPTT's slices, ∂J/∂R's parts and their sum. Each hand-over costs a thread's wake-up (60-120 µs on
+the 2-core AMD EPYC machine) and a wait for the slowest thread, and the Python between the
+hand-overs runs on one thread (benchmarks/RESULTS.md, round 8).
+
+Until the weight gradients, nothing couples the slices: slice s's rows of a layer's forward need
+only its rows of the layer below, the head at its positions (t, b) for b in the slice needs only
+its rows of the top layer, and its BPTT only those positions' errors. So one job per slice runs,
+on its thread: every layer's forward, bottom up; the head and the loss at its positions, every
+step (`bptt.cells.head.softmax_slices`); then BPTT top down, with the errors of each layer's input
+Σ_g W_gᵀ ∂J/∂ĝ(t) (`slices.input_error_jobs`) between the layers. One hand-over; after the join
+the weight gradients over all positions (`fused.weight_gradients`: ∂J/∂R split over the threads)
+and the sums of the slices' parts (J, ∂J/∂V, ∂J/∂c, ∂J/∂b, a token layer's ∂J/∂W).
+
+The same kernels run on the same rows as in the phased pass, so the layers' numbers are the
+same; the head sums its parts per slice instead of per band of positions (float32 sums in
+another order). It runs where the head runs `bptt.cells.head.softmax_band` (softmax, token
+targets); other heads take the phased pass.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import fused
+from . import slices as sliced
+from .. import aligned, cblas, threads
+from ..head import softmax_kernel, softmax_slices
+from .reference import key
+
+
+def applies(output: str, y, V) -> bool:
+    """Whether `loss_and_backward` may run: the head is `softmax_band`'s (softmax, token
+    targets, float32, numba, NumPy's OpenBLAS)."""
+    return softmax_kernel(output, y, V)
+
+
+def loss_and_backward(x, h0, c0, params, num_layers, y, weight, k: int, fl0):
+    """`fused.loss_and_backward` for a pass in k slices, one job each; fl0 layer 0's
+    FusedLayer. Returns (J, passes, dx or None, ∂J/∂h0, ∂J/∂c0 (num_layers, B, H), grads keyed
+    like params)."""
+    steps = [[] for _ in range(k)]                       # slice s's kernels, in order
+
+    def add(jobs):
+        for s, job in enumerate(jobs):
+            steps[s].append(job)
+
+    passes, inp = [], x
+    for layer in range(num_layers):
+        fl = fl0 if layer == 0 else fused.fuse(params, layer)
+        if inp.dtype.kind in "iu":
+            inp = fused.check_ids(inp, fl.Ws.shape[1])
+        sp, jobs = sliced.forward_jobs(inp, h0[layer], c0[layer], fl, k)
+        add(jobs)
+        passes.append(sp)
+        inp = sp.Ys[1:]                                  # layer l's y(t) is layer l+1's x(t)
+    dY, jobs, head = softmax_slices(passes[-1].Ys[1:], params["V"], params["c"], y, weight,
+                                    passes[-1].slices)
+    add(jobs)
+    finishes, tokens = [], x.dtype.kind in "iu"
+    for layer in reversed(range(num_layers)):
+        sp = passes[layer]
+        jobs, finish = sliced.backward_jobs(dY, sp)
+        add(jobs)
+        finishes.append((layer, finish))
+        if layer > 0 or not tokens:                      # ∂J/∂x(t) = Σ_g W_gᵀ ∂J/∂ĝ(t): the
+            dY = aligned.empty(sp.x.shape, sp.G.dtype)   # outside errors of the layer below, or
+            add(sliced.input_error_jobs(sp, dY))         # ∂J/∂x
+    with cblas.one_thread():
+        threads.run([(_in_order, (jobs,)) for jobs in steps])
+        J, dV, dc = head()
+        dh0, dc0, grads = [None] * num_layers, [None] * num_layers, {"V": dV, "c": dc}
+        for layer, finish in finishes:
+            sp = passes[layer]
+            rows, dh0[layer], dc0[layer], db, dW = finish()
+            dG = rows.reshape(-1, rows.shape[2]).T                          # (4H, N)
+            g = fused.weight_gradients(sp.x, dG, sp.Ys, sp.fl, True, True, k, db, dW)
+            grads.update({key(name, layer): v for name, v in g.items()})
+    dx = None if tokens else dY
+    return (J, passes, dx, np.stack(dh0), np.stack(dc0),
+            {name: grads[name] for name in params})
+
+
+def _in_order(jobs) -> None:
+    """One slice's kernels, one after the other, on the thread that runs them."""
+    for fn, args in jobs:
+        fn(*args)

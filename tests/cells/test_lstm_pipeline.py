@@ -1,0 +1,136 @@
+"""A sliced LSTM pass as one job per slice (`bptt.cells.lstm.pipeline`): every layer's forward,
+the softmax head at the slice's positions and BPTT on one thread each, one hand-over in all.
+
+Compared with the unsliced fused path (itself checked against PyTorch and the per-step
+reference): the loss, every gradient, ∂J/∂h0, ∂J/∂c0, ∂J/∂x and the layers' y(t), c(t), to the
+float32 tolerance of `slicing_support` (a wrong row, slice or step is of the order of 1).
+"""
+import numpy as np
+import pytest
+
+from bptt.cells import head, threads
+from bptt.cells.lstm import fused, kernels as lstm_kernels, pipeline, slices
+from bptt.cells.lstm.model import LSTM
+from bptt.nn.losses import loss_and_error
+from slicing_support import TOL, close
+
+assert lstm_kernels.AVAILABLE, "the pipeline needs numba (installed wherever these tests run)"
+
+F32 = np.float32
+
+
+def problem(rng, T, B, D, H, O, L, tokens):
+    model = LSTM(D, H, O, num_layers=L, dtype=F32, seed=L + D)
+    x = rng.integers(0, D, size=(T, B)) if tokens else rng.normal(size=(T, B, D)).astype(F32)
+    y = rng.integers(0, O, size=(T, B))
+    h0, c0 = (rng.normal(scale=0.5, size=(L, B, H)).astype(F32) for _ in range(2))
+    weight = (rng.random((T, B)) < 0.8).astype(F32) / B            # a mask over 1/B
+    return model, x, y, h0, c0, weight
+
+
+def in_jobs(model, x, y, h0, c0, weight, k):
+    p = model.params
+    return pipeline.loss_and_backward(x, h0, c0, p, model.num_layers, y, weight, k,
+                                      fused.fuse(p, 0))
+
+
+def unsliced(model, x, y, h0, c0, weight):
+    p, L = model.params, model.num_layers
+    passes, O = fused.forward(x, h0, c0, p, L, slices=0)
+    J, _, dO = loss_and_error("softmax", O, y, weight)
+    return (J, passes) + fused.backward(dO, passes, p)
+
+
+def assert_same(a, b):
+    (Ja, pa, dxa, dha, dca, ga), (Jb, pb, dxb, dhb, dcb, gb) = a, b
+    assert abs(Ja - Jb) <= TOL * abs(Jb)
+    assert (dxa is None) == (dxb is None)
+    assert dxa is None or close(dxa, dxb)
+    assert close(dha, dhb) and close(dca, dcb)
+    assert ga.keys() == gb.keys()
+    for name in gb:
+        assert ga[name].dtype == F32 and close(ga[name], gb[name]), name
+    for la, lb in zip(pa, pb, strict=True):
+        assert close(la.Ys, lb.Ys) and close(la.Cs, lb.Cs)
+
+
+@pytest.fixture
+def runs(monkeypatch):
+    """Each threads.run call: the names of its jobs' functions."""
+    seen, run = [], threads.run
+
+    def spy(jobs):
+        seen.append([getattr(f, "__name__", repr(f)) for f, _ in jobs])
+        return run(jobs)
+
+    monkeypatch.setattr(threads, "run", spy)
+    return seen
+
+
+@pytest.mark.parametrize("B, k", [(5, 1), (16, 2), (7, 3), (33, 2)])
+@pytest.mark.parametrize("L", [1, 2])
+@pytest.mark.parametrize("tokens", [True, False])
+def test_pipeline_equals_the_unsliced_path(tokens, L, B, k, runs, rng):
+    """One hand-over of k jobs for the layers, the head and BPTT; then only the weight
+    gradients' products (∂J/∂R, a float layer's ∂J/∂W) and their sums."""
+    model, x, y, h0, c0, w = problem(rng, 4, B, 6, 9, 5, L, tokens)
+    a = in_jobs(model, x, y, h0, c0, w, k)
+    assert runs[0] == ["_in_order"] * k
+    assert all("_in_order" not in r for r in runs[1:])
+    assert [len(p.slices) for p in a[1]] == [k] * L
+    assert_same(a, unsliced(model, x, y, h0, c0, w))
+
+
+def test_pipeline_with_blocked_products(rng):
+    """H 384 in slices of 16 and 17 rows: the per-step products, and the input errors
+    Σ_g W_gᵀ ∂J/∂ĝ(t) of the lower layer (4H = 1536 terms, D = 384 columns), run in blocks."""
+    assert slices.forward_blocks(16, 384, 1536) != (384, 1536)
+    model, x, y, h0, c0, w = problem(rng, 3, 33, 200, 384, 5, 2, False)
+    assert_same(in_jobs(model, x, y, h0, c0, w, 2), unsliced(model, x, y, h0, c0, w))
+
+
+@pytest.mark.parametrize("tokens, first", [(True, "forward_ids"), (False, "forward_x")])
+def test_each_slice_runs_its_kernels_in_order(tokens, first, monkeypatch, rng):
+    """Two layers: forward bottom up, the head at the slice's positions, BPTT top down with the
+    errors of each layer's input between (and ∂J/∂x last for float inputs)."""
+    model, x, y, h0, c0, w = problem(rng, 3, 8, 4, 6, 3, 2, tokens)
+    orders, in_order = [], pipeline._in_order
+    monkeypatch.setattr(pipeline, "_in_order",
+                        lambda jobs: orders.append([f.__name__ for f, _ in jobs]) or in_order(jobs))
+    in_jobs(model, x, y, h0, c0, w, 2)
+    expected = [first, "forward_x", "softmax_rows", "backward", "input_errors", "backward"]
+    assert orders == [expected + ([] if tokens else ["input_errors"])] * 2
+
+
+def test_the_comparison_catches_a_head_on_the_wrong_rows(monkeypatch, rng):
+    """The head of slice 1 scoring its neighbour's rows breaks the comparison above."""
+    model, x, y, h0, c0, w = problem(rng, 4, 16, 6, 9, 5, 1, True)
+    rows = head.softmax_rows
+
+    def shifted(sgemm, Y, V, c, ids, w_, dY, dV, dcm, J, b0, b1, oT, B):
+        return rows(sgemm, Y, V, c, ids, w_, dY, dV, dcm, J, b0 - (b0 > 0), b1 - (b0 > 0), oT, B)
+
+    monkeypatch.setattr(head, "softmax_rows", shifted)
+    with pytest.raises(AssertionError):
+        assert_same(in_jobs(model, x, y, h0, c0, w, 2), unsliced(model, x, y, h0, c0, w))
+
+
+def test_softmax_slices_reads_rows_in_place_only(rng):
+    """Its jobs read Y's rows where the slices' forward writes them: a copy would be stale."""
+    Y = rng.normal(size=(3, 4, 5)).astype(F32)
+    V, c = rng.normal(size=(2, 5)).astype(F32), np.zeros(2, F32)
+    y, w = rng.integers(0, 2, size=(3, 4)), np.full((3, 4), 0.25, F32)
+    with pytest.raises(ValueError, match=r"softmax_slices reads Y's rows in place: it must be "
+                                         r"C-contiguous float32\. Got strides \(4, 12, 48\), "
+                                         r"float32\."):
+        head.softmax_slices(np.asfortranarray(Y), V, c, y, w, [(0, 4)])
+    with pytest.raises(ValueError, match=r"C-contiguous float32\. Got strides .*, float64\."):
+        head.softmax_slices(Y.astype(np.float64), V, c, y, w, [(0, 4)])
+
+
+def test_other_heads_and_pooled_losses_do_not_apply(rng):
+    """`applies`: softmax with token targets only (identity outputs, float targets: no)."""
+    V = np.zeros((3, 4), F32)
+    assert pipeline.applies("softmax", np.zeros((2, 2), np.int64), V)
+    assert not pipeline.applies("identity", np.zeros((2, 2, 3), F32), V)
+    assert not pipeline.applies("softmax", np.zeros((2, 2), np.int64), V.astype(np.float64))
