@@ -67,7 +67,7 @@ def sliced_by_itself(monkeypatch):
     monkeypatch.setattr(slices, "MIN_FLOPS", 0)
     monkeypatch.setattr(threads, "MIN_SPLIT_FLOPS", 0)
     heads = []                                                     # ("bands", k) or ("slices", k)
-    original, in_jobs = fused.head_backward, pipeline.loss_and_backward
+    original, in_jobs = fused.head_backward, pipeline.in_jobs
 
     def spy(*args):
         heads.append(("bands", args[-1]))
@@ -78,7 +78,7 @@ def sliced_by_itself(monkeypatch):
         return in_jobs(*args)
 
     monkeypatch.setattr(fused, "head_backward", spy)
-    monkeypatch.setattr(pipeline, "loss_and_backward", spy_pipeline)
+    monkeypatch.setattr(pipeline, "in_jobs", spy_pipeline)
     yield heads
     cblas._set_threads(real)
 

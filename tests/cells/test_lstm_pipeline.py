@@ -11,7 +11,7 @@ import pytest
 from bptt.cells import head, threads
 from bptt.cells.lstm import fused, kernels as lstm_kernels, pipeline, slices
 from bptt.cells.lstm.model import LSTM
-from bptt.nn.losses import loss_and_error
+from bptt.nn.losses import MeanPooled, loss_and_error
 from slicing_support import TOL, close
 
 assert lstm_kernels.AVAILABLE, "the pipeline needs numba (installed wherever these tests run)"
@@ -30,8 +30,7 @@ def problem(rng, T, B, D, H, O, L, tokens):
 
 def in_jobs(model, x, y, h0, c0, weight, k):
     p = model.params
-    return pipeline.loss_and_backward(x, h0, c0, p, model.num_layers, y, weight, k,
-                                      fused.fuse(p, 0))
+    return pipeline.in_jobs(x, h0, c0, p, model.num_layers, y, weight, k, fused.fuse(p, 0))
 
 
 def unsliced(model, x, y, h0, c0, weight):
@@ -129,8 +128,10 @@ def test_softmax_slices_reads_rows_in_place_only(rng):
 
 
 def test_other_heads_and_pooled_losses_do_not_apply(rng):
-    """`applies`: softmax with token targets only (identity outputs, float targets: no)."""
+    """`applies`: per-step softmax with token targets only (identity outputs, float64, a loss
+    pooled over time: no)."""
     V = np.zeros((3, 4), F32)
     assert pipeline.applies("softmax", np.zeros((2, 2), np.int64), V)
+    assert not pipeline.applies("softmax", MeanPooled(np.zeros(2, np.int64)), V)
     assert not pipeline.applies("identity", np.zeros((2, 2, 3), F32), V)
     assert not pipeline.applies("softmax", np.zeros((2, 2), np.int64), V.astype(np.float64))

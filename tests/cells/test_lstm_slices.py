@@ -205,8 +205,8 @@ def slice_counts(passes):
 def passes_seen(monkeypatch):
     """The slice counts of every forward through the layers the model makes: fused.forward and
     fused.loss_and_backward run them through fused._layers_forward, or, sliced with a softmax
-    head, through `pipeline.loss_and_backward` (one job per slice)."""
-    seen, layers_forward, in_jobs = [], fused._layers_forward, pipeline.loss_and_backward
+    head, through `pipeline.in_jobs` (one job per slice)."""
+    seen, layers_forward, in_jobs = [], fused._layers_forward, pipeline.in_jobs
 
     def spy(*args, **kwargs):
         passes = layers_forward(*args, **kwargs)
@@ -219,7 +219,7 @@ def passes_seen(monkeypatch):
         return out
 
     monkeypatch.setattr(fused, "_layers_forward", spy)
-    monkeypatch.setattr(pipeline, "loss_and_backward", spy_pipeline)
+    monkeypatch.setattr(pipeline, "in_jobs", spy_pipeline)
     return seen
 
 

@@ -55,7 +55,7 @@ from typing import NamedTuple, Optional
 
 import numpy as np
 
-from . import kernels as kernels, pipeline, slices as sliced
+from . import kernels as kernels, slices as sliced
 from .. import cblas, threads
 from ..slicing import held
 from ..head import head_backward
@@ -67,7 +67,8 @@ ONE_HOT_MAX = 256    # NumPy path, token ids: ∂J/∂W as a GEMM with the one-h
 
 
 class FusedLayer(NamedTuple):
-    """A layer's fused weights; Rᵀ built where needed (`recurrent_transpose`, `slices.transposed`)."""
+    """A layer's fused weights; Rᵀ is built where it is needed (`recurrent_transpose`,
+    `slices.transposed`)."""
     W: np.ndarray            # (4H, D) [W_z; W_i; W_f; W_o], for ∂J/∂x
     Ws: np.ndarray           # (4H, D) W with the i, f, o rows halved: the forward's (and the
                              # token ids' table, whose columns the steps look up)
@@ -341,9 +342,9 @@ def _layers_forward(x, h0, c0, params, num_layers, numba, k, fl):
 def loss_and_backward(x, h0, c0, params, num_layers, output: str, y, weight,
                       numba: Optional[bool] = None):
     """Forward, the loss J = Σ weight·L (`bptt.nn.losses.loss_and_error`) and full BPTT in one
-    call. Sliced (see `forward`): one job per slice for a softmax head (`pipeline`), else the
-    output layer and the loss in bands of positions (`bptt.cells.head`) between the layers'
-    forward and BPTT; a loss pooled over time runs `forward`, the loss, then `backward`.
+    call. Sliced (see `forward`): the output layer and the loss in bands of positions
+    (`bptt.cells.head`) between the layers' forward and BPTT; a loss pooled over time runs
+    `forward`, the loss, then `backward`. (`pipeline.loss_and_backward` runs a softmax head's.)
 
     Returns (J, passes, dx or None, ∂J/∂h0, ∂J/∂c0 (num_layers, B, H), grads keyed like params)."""
     fl = fuse(params, 0)
@@ -352,8 +353,6 @@ def loss_and_backward(x, h0, c0, params, num_layers, output: str, y, weight,
         passes, o = forward(x, h0, c0, params, num_layers, numba, k)
         J, _, do = loss_and_error(output, o, y, weight)
         return (J, passes) + backward(do, passes, params, numba)
-    if pipeline.applies(output, y, params["V"]):
-        return pipeline.loss_and_backward(x, h0, c0, params, num_layers, y, weight, k, fl)
     with cblas.one_thread():
         passes = _layers_forward(x, h0, c0, params, num_layers, numba, k, fl)
         J, dY, dV, dc = head_backward(passes[-1].Ys[1:], params["V"], params["c"], output, y,

@@ -49,7 +49,7 @@ from __future__ import annotations
 import numpy as np
 
 from ... import _validate as v
-from . import fused as lstm_fused
+from . import fused as lstm_fused, pipeline as lstm_pipeline
 from . import reference as lstm_reference
 from .. import bidirectional as bi
 from .. import sequences
@@ -241,7 +241,7 @@ class LSTM(RecurrentModel):
             dx, dh0, dc0, grads, _, _ = lstm_reference.sequence_backward(do, layers, self.params)
             ys, cs = [Y for Y, _, _ in layers], [C for _, C, _ in layers]
         else:
-            loss, passes, dx, dh0, dc0, grads = lstm_fused.loss_and_backward(
+            loss, passes, dx, dh0, dc0, grads = lstm_pipeline.loss_and_backward(
                 x, h0, c0, self.params, self.num_layers, self.output, y, weight)
             ys, cs = [p.Ys[1:] for p in passes], [p.Cs[1:] for p in passes]
         return LSTMBackward(loss, grads, self._public(dh0, dc0), dx, ys, cs)

@@ -1,6 +1,6 @@
 """A sliced LSTM pass's forward, output layer, loss and BPTT as one job per slice.
 
-In batch slices (`bptt.cells.lstm.slices`), `fused.loss_and_backward` handed work to bptt's
+In batch slices (`bptt.cells.lstm.slices`), `fused.loss_and_backward` hands work to bptt's
 threads five times for a one-layer model: the forward's slices, the head's bands of positions,
 BPTT's slices, ∂J/∂R's parts and their sum. Each hand-over costs a thread's wake-up (60-120 µs on
 the 2-core AMD EPYC machine) and a wait for the slowest thread, and the Python between the
@@ -11,14 +11,16 @@ only its rows of the layer below, the head at its positions (t, b) for b in the 
 its rows of the top layer, and its BPTT only those positions' errors. So one job per slice runs,
 on its thread: every layer's forward, bottom up; the head and the loss at its positions, every
 step (`bptt.cells.head.softmax_slices`); then BPTT top down, with the errors of each layer's input
-Σ_g W_gᵀ ∂J/∂ĝ(t) (`slices.input_error_jobs`) between the layers. One hand-over; after the join
-the weight gradients over all positions (`fused.weight_gradients`: ∂J/∂R split over the threads)
-and the sums of the slices' parts (J, ∂J/∂V, ∂J/∂c, ∂J/∂b, a token layer's ∂J/∂W).
+Σ_g W_gᵀ ∂J/∂ĝ(t) (`slices.input_error_jobs`) between the layers. That is one hand-over; after
+the join, the weight gradients over all positions (`fused.weight_gradients`: ∂J/∂R's parts over
+the threads and their sum, the other two) and the sums of the slices' parts (J, ∂J/∂V, ∂J/∂c,
+∂J/∂b, a token layer's ∂J/∂W).
 
-The same kernels run on the same rows as in the phased pass, so the layers' numbers are the
-same; the head sums its parts per slice instead of per band of positions (float32 sums in
-another order). It runs where the head runs `bptt.cells.head.softmax_band` (softmax, token
-targets); other heads take the phased pass.
+The layers run the same kernels on the same rows as in the phased pass. The head sums its parts
+per slice instead of per band of positions, and a lower layer's errors come from per-step
+products instead of one GEMM, so the results agree to float32 rounding. `loss_and_backward`
+is the LSTM model's entry: it runs `in_jobs` where the head is `bptt.cells.head.softmax_band`'s
+(softmax, token targets, per-step losses) and the pass is sliced, else `fused.loss_and_backward`.
 """
 from __future__ import annotations
 
@@ -28,16 +30,28 @@ from . import fused
 from . import slices as sliced
 from .. import aligned, cblas, threads
 from ..head import softmax_kernel, softmax_slices
+from ...nn.losses import MeanPooled
 from .reference import key
 
 
 def applies(output: str, y, V) -> bool:
-    """Whether `loss_and_backward` may run: the head is `softmax_band`'s (softmax, token
+    """Whether `in_jobs` may run: a per-step loss whose head is `softmax_band`'s (softmax, token
     targets, float32, numba, NumPy's OpenBLAS)."""
-    return softmax_kernel(output, y, V)
+    return not isinstance(y, MeanPooled) and softmax_kernel(output, y, V)
 
 
-def loss_and_backward(x, h0, c0, params, num_layers, y, weight, k: int, fl0):
+def loss_and_backward(x, h0, c0, params, num_layers, output: str, y, weight, numba=None):
+    """`fused.loss_and_backward` (same arguments and returns), run by `in_jobs` when the pass is
+    sliced and the head applies (`applies`); otherwise `fused.loss_and_backward` itself."""
+    if applies(output, y, params["V"]):
+        fl = fused.fuse(params, 0)
+        k = sliced.count(x, fl, fused.use_kernels(numba, fl), None)
+        if k:
+            return in_jobs(x, h0, c0, params, num_layers, y, weight, k, fl)
+    return fused.loss_and_backward(x, h0, c0, params, num_layers, output, y, weight, numba)
+
+
+def in_jobs(x, h0, c0, params, num_layers, y, weight, k: int, fl0):
     """`fused.loss_and_backward` for a pass in k slices, one job each; fl0 layer 0's
     FusedLayer. Returns (J, passes, dx or None, ∂J/∂h0, ∂J/∂c0 (num_layers, B, H), grads keyed
     like params)."""
