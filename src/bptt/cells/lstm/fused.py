@@ -39,9 +39,9 @@ gate a strided (B, H) slice, and the pointwise work twice as slow). The caller s
   passes of at least `slices.MIN_FLOPS`, one slice per thread; on one thread or for smaller
   passes, one slice on the calling thread, with no Python between steps; `forward(..., slices=)`
   forces a count, BPTT_SLICES=0 turns it off): OpenBLAS held to one thread for the whole pass,
-  large products split over bptt's threads (`bptt.cells.threads`); `loss_and_backward` runs each
-  slice's forward, softmax head and BPTT as one job (`bptt.cells.lstm.pipeline`), other heads in
-  bands of positions (`bptt.cells.head`). Same numbers to float32 rounding (tanh32, sigmoid32).
+  large products split over bptt's threads (`bptt.cells.threads`); the model's entry
+  `pipeline.loss_and_backward` runs each slice's forward, softmax head and BPTT as one job, other
+  heads in bands of positions (`bptt.cells.head`). Same numbers to float32 rounding.
 
 Buffers of a pass, per layer: Gf (T, 4H, B) the gate values [z; i; f; o]; Ys (T+1, B, H) with
 Ys[0] = y(−1), Ys[t+1] = y(t), batch-major (the next layer's input, the output layer's input and
