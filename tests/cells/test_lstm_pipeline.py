@@ -80,6 +80,48 @@ def test_pipeline_equals_the_unsliced_path(tokens, L, B, k, runs, rng):
     assert_same(a, unsliced(model, x, y, h0, c0, w))
 
 
+@pytest.mark.parametrize("zero", ["all", "layer 0", "slice 0"])
+@pytest.mark.parametrize("tokens", [True, False])
+def test_a_zero_initial_state_equals_the_unsliced_path(tokens, zero, rng):
+    """y(−1) = 0 (every layer's, layer 0's, or only the first slice's rows): the forward's first
+    product and the first step's part of ∂J/∂R are left out where it is 0, nothing else."""
+    model, x, y, h0, c0, w = problem(rng, 4, 16, 6, 9, 5, 2, tokens)
+    h0[{"all": np.s_[:], "layer 0": np.s_[0], "slice 0": np.s_[:, :8]}[zero]] = 0
+    assert_same(in_jobs(model, x, y, h0, c0, w, 2), unsliced(model, x, y, h0, c0, w))
+
+
+@pytest.mark.parametrize("tokens", [True, False])
+def test_a_zero_initial_state_shortens_the_weight_gradients_product(tokens, monkeypatch, rng):
+    """∂J/∂R reads positions t >= 1 of a layer whose y(−1) is 0, all T·B of the others;
+    ∂J/∂W of a float layer comes to it already summed over all T·B."""
+    T, B = 4, 16
+    model, x, y, h0, c0, w = problem(rng, T, B, 6, 9, 5, 2, tokens)
+    h0[1] = 0
+    seen, weight_gradients = [], fused.weight_gradients
+
+    def spy(x_, dG, Ys, fl, *args):
+        seen.append((dG.shape[1], Ys.shape[0], args[-1].shape))
+        return weight_gradients(x_, dG, Ys, fl, *args)
+
+    monkeypatch.setattr(fused, "weight_gradients", spy)
+    in_jobs(model, x, y, h0, c0, w, 2)
+    assert seen == [((T - 1) * B, T, (36, 9)), (T * B, T + 1, (36, 6))]   # top layer first
+
+
+@pytest.mark.parametrize("tokens", [True, False])
+def test_the_first_product_is_left_out_only_for_a_slice_at_zero(tokens, rng):
+    """R's entries NaN: a slice whose y(−1) rows are 0 has finite y(0) (no product at t = 0), a
+    slice with a nonzero row has NaN in every row of y(0) (the product ran)."""
+    model, x, y, h0, c0, w = problem(rng, 3, 8, 4, 6, 3, 1, tokens)
+    h0[0, :4], h0[0, 4:7] = 0, 0                                   # slice 1: one nonzero row
+    model.params["R_f"][:] = np.nan
+    fl = fused.fuse(model.params, 0)
+    x = fused.check_ids(x, 4) if tokens else x
+    sp = slices.layer_forward(x, h0[0], c0[0], fl, 2)
+    assert sp.slices == [(0, 4), (4, 8)]
+    assert np.isfinite(sp.Ys[1, :4]).all() and np.isnan(sp.Ys[1, 4:]).all()
+
+
 def test_pipeline_with_blocked_products(rng):
     """H 384 in slices of 16 and 17 rows: the per-step products, and the input errors
     Σ_g W_gᵀ ∂J/∂ĝ(t) of the lower layer (4H = 1536 terms, D = 384 columns), run in blocks."""
@@ -135,3 +177,4 @@ def test_other_heads_and_pooled_losses_do_not_apply(rng):
     assert not pipeline.applies("softmax", MeanPooled(np.zeros(2, np.int64)), V)
     assert not pipeline.applies("identity", np.zeros((2, 2, 3), F32), V)
     assert not pipeline.applies("softmax", np.zeros((2, 2), np.int64), V.astype(np.float64))
+

@@ -111,9 +111,50 @@ def test_dot_rows_of_a_contiguous_A(M, K, N, k, dtype, jobs_seen, rng):
     assert all(b is B for _, b in call)
 
 
+@pytest.mark.parametrize("M, K, N, k", [(40, 30, 20, 2), (10, 11, 7, 3), (64, 256, 33, 4)])
+@pytest.mark.parametrize("wider", [0, 5])
+def test_dot_rows_of_a_transposed_float32_A_through_blas(M, K, N, k, wider, jobs_seen, rng,
+                                                          monkeypatch):
+    """float32, A a transposed view (also of a wider array's columns: its rows' stride over M):
+    row bands, each one transposed GEMM called in BLAS, no partial sums."""
+    if not cblas.AVAILABLE:
+        pytest.skip("NumPy's BLAS is not its bundled OpenBLAS")
+    calls, run = [], threads.run
+
+    def spy(jobs):
+        calls.append(jobs)
+        run(jobs)
+
+    monkeypatch.setattr(threads, "run", spy)
+    rows = rng.normal(size=(K, M + wider)).astype(np.float32)
+    A, B = rows[:, wider:].T, rng.normal(size=(K, N)).astype(np.float32)
+    out = threads.dot(A, B, k)
+    ref = A.astype(np.float64) @ B.astype(np.float64)
+    assert out.dtype == np.float32 and out.shape == (M, N) and out.flags.c_contiguous
+    assert np.abs(out - ref).max() <= 1e-5 * np.abs(ref).max()
+    (call,) = calls                                               # one hand-over, no sum
+    assert all(fn is threads._rows_tn for fn, _ in call)
+    assert all(a is A and b is B and o is out for _, (a, b, o, _, _) in call)
+    assert [args[3:] for _, args in call] == [(M * s // k, M * (s + 1) // k) for s in range(k)]
+
+
+@pytest.mark.parametrize("strided", ["B rows", "A columns"])
+def test_dot_of_a_transposed_float32_A_sums_parts_when_blas_cannot_read_it(strided, jobs_seen,
+                                                                           rng):
+    """B's columns strided, or A's columns not contiguous: the column blocks and their sum."""
+    rows = rng.normal(size=(30, 2 * 12)).astype(np.float32)
+    A = rows.T[:12] if strided == "B rows" else rows[:, ::2].T
+    B = rng.normal(size=(30, 2 * 7)).astype(np.float32)
+    B = B[:, ::2] if strided == "B rows" else B[:, :7]
+    np.testing.assert_allclose(threads.dot(A, B, 2), A @ B, rtol=1e-5, atol=1e-5)
+    assert len(jobs_seen) == 2                                    # the products, then the sum
+
+
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("M, K, N, k", [(40, 30, 20, 2), (10, 11, 7, 3), (64, 256, 33, 4)])
-def test_dot_columns_of_a_transposed_A_summed(M, K, N, k, dtype, jobs_seen, rng):
+def test_dot_columns_of_a_transposed_A_summed(M, K, N, k, dtype, jobs_seen, rng, monkeypatch):
+    """float64 (and float32 without the bundled OpenBLAS): column blocks, partial sums."""
+    monkeypatch.setattr(threads.cblas, "AVAILABLE", False)
     A = rng.normal(size=(K, M)).astype(dtype).T                   # a transposed view (M, K)
     B = rng.normal(size=(K, N)).astype(dtype)
     out = threads.dot(A, B, k)

@@ -12,9 +12,9 @@ its rows of the top layer, and its BPTT only those positions' errors. So one job
 on its thread: every layer's forward, bottom up; the head and the loss at its positions, every
 step (`bptt.cells.head.softmax_slices`); then BPTT top down, with the errors of each layer's input
 Σ_g W_gᵀ ∂J/∂ĝ(t) (`slices.input_error_jobs`) between the layers. That is one hand-over; after
-the join, the weight gradients over all positions (`fused.weight_gradients`: ∂J/∂R's parts over
-the threads and their sum, the other two) and the sums of the slices' parts (J, ∂J/∂V, ∂J/∂c,
-∂J/∂b, a token layer's ∂J/∂W).
+the join, the weight gradients over all positions (`fused.weight_gradients`: ∂J/∂R in bands of
+its rows over the threads, `threads.dot`; positions t >= 1 only where y(−1) = 0) and the sums of
+the slices' parts (J, ∂J/∂V, ∂J/∂c, ∂J/∂b, a token layer's ∂J/∂W).
 
 The layers run the same kernels on the same rows as in the phased pass. The head sums its parts
 per slice instead of per band of positions, and a lower layer's errors come from per-step
@@ -89,8 +89,7 @@ def in_jobs(x, h0, c0, params, num_layers, y, weight, k: int, fl0):
         for layer, finish in finishes:
             sp = passes[layer]
             rows, dh0[layer], dc0[layer], db, dW = finish()
-            dG = rows.reshape(-1, rows.shape[2]).T                          # (4H, N)
-            g = fused.weight_gradients(sp.x, dG, sp.Ys, sp.fl, True, True, k, db, dW)
+            g = _weight_gradients(sp, rows.reshape(-1, rows.shape[2]), k, db, dW)
             grads.update({key(name, layer): v for name, v in g.items()})
     dx = None if tokens else dY
     return (J, passes, dx, np.stack(dh0), np.stack(dc0),
@@ -101,3 +100,15 @@ def _in_order(jobs) -> None:
     """One slice's kernels, one after the other, on the thread that runs them."""
     for fn, args in jobs:
         fn(*args)
+
+
+def _weight_gradients(sp, rows, k: int, db, dW) -> dict:
+    """`fused.weight_gradients` of a sliced layer from its ∂J/∂ĝ rows (N, 4H). A zero initial
+    state y(−1) leaves out the first step's rows from ∂J/∂R's product (their part is 0; the
+    product is 2 % shorter at T50); ∂J/∂W then comes first, over all the rows."""
+    dG, Ys, B = rows.T, sp.Ys, sp.Ys.shape[1]
+    if dW is None and sp.x.dtype.kind == "f":            # float inputs: Σ_t ∂J/∂ĝ(t) x(t)ᵀ
+        dW = threads.dot(dG, sp.x.reshape(rows.shape[0], -1), k)
+    if dW is not None and rows.shape[0] > B and not Ys[0].any():
+        dG, Ys = rows[B:].T, Ys[1:]                      # y(−1) = 0: positions t >= 1 only
+    return fused.weight_gradients(sp.x, dG, Ys, sp.fl, True, True, k, db, dW)

@@ -16,7 +16,8 @@ cost more than that in copies to and from batch-major rows: benchmarks/RESULTS.m
 
 Per step, forward: the rows ĝ(t) = y(t−1) RTs, RTs = Rᵀ (H, 4H) built once a pass, plus the row
 of the (D, 4H) table Wᵀ + b for a token id (or x(t) Wᵀ, then + b, for float inputs); the i, f, o
-columns of RTs, of the table and of b are halved (`fused.fuse`), so that σ(a) = σ(2 · ½a). Then
+columns of RTs, of the table and of b are halved (`fused.fuse`), so that σ(a) = σ(2 · ½a); a
+slice whose rows of y(−1) are all 0 skips the product at t = 0 (2 % of the products at T50). Then
 the pointwise equations along the row, with `bptt.cells.tanh32` for tanh and `bptt.cells.exp32`
 for σ (compiled with fused multiply-adds: `slicing.kernel_fma`), y(t) = tanh(c(t)) ⊙ o(t).
 Backward: the error equations per row (`bptt.cells.lstm.kernels.cell_backward_nb`), each row
@@ -71,6 +72,15 @@ def _product(sgemm, a, lda, b, ldb, c, ldc, n, M, K, blocks, alpha, beta):
                   b + (k0 * ldb + c0) * _SIZE, ldb, beta if k0 == 0 else _ONE, c + c0 * _SIZE, ldc)
 
 
+def _zero(rows) -> bool:
+    """Whether every entry of rows (n, H) is 0 (a zero initial state: its product is 0)."""
+    for j in range(rows.shape[0]):
+        for q in range(rows.shape[1]):
+            if rows[j, q] != 0:
+                return False
+    return True
+
+
 def _row_tail(g, add, c_prev, c, tc, y):
     """One position's step after the product: g (4H,) = [ẑ; ½î; ½f̂; ½ô] without add (4H,) (the
     token's table row, or the bias) becomes the gate values; then c(t), tanh(c(t)) and y(t) =
@@ -95,9 +105,13 @@ def forward_ids(sgemm, RTs, table, ids, b0, n, G, Ys, Cs, TC, blocks):
     table Wᵀ + b halved alike."""
     T, B, H4 = G.shape
     H = H4 // 4
+    first = 1 if _zero(Ys[0, b0:b0 + n]) else 0        # y(−1) = 0: no product at t = 0
+    if first:
+        G[0, b0:b0 + n] = 0
     for t in range(T):
-        _product(sgemm, Ys[t].ctypes.data + b0 * H * _SIZE, H, RTs.ctypes.data, H4,
-                 G[t].ctypes.data + b0 * H4 * _SIZE, H4, n, H4, H, blocks, _ONE, _ZERO)
+        if t >= first:
+            _product(sgemm, Ys[t].ctypes.data + b0 * H * _SIZE, H, RTs.ctypes.data, H4,
+                     G[t].ctypes.data + b0 * H4 * _SIZE, H4, n, H4, H, blocks, _ONE, _ZERO)
         for j in range(b0, b0 + n):
             _row_tail(G[t, j], table[ids[t, j]], Cs[t, j], Cs[t + 1, j], TC[t, j], Ys[t + 1, j])
 
@@ -107,12 +121,14 @@ def forward_x(sgemm, RTs, WsT, bs, x, b0, n, G, Ys, Cs, TC, blocks, blocks_x):
     bs, WsT (D, 4H) and bs (4H,) halved like RTs."""
     T, B, H4 = G.shape
     H, D = H4 // 4, x.shape[2]
+    first = 1 if _zero(Ys[0, b0:b0 + n]) else 0        # y(−1) = 0: no product at t = 0
     for t in range(T):
         g = G[t].ctypes.data + b0 * H4 * _SIZE
         _product(sgemm, x[t].ctypes.data + b0 * D * _SIZE, D, WsT.ctypes.data, H4, g, H4, n, H4,
                  D, blocks_x, _ONE, _ZERO)
-        _product(sgemm, Ys[t].ctypes.data + b0 * H * _SIZE, H, RTs.ctypes.data, H4, g, H4, n, H4,
-                 H, blocks, _ONE, _ONE)
+        if t >= first:
+            _product(sgemm, Ys[t].ctypes.data + b0 * H * _SIZE, H, RTs.ctypes.data, H4, g, H4,
+                     n, H4, H, blocks, _ONE, _ONE)
         for j in range(b0, b0 + n):
             _row_tail(G[t, j], bs, Cs[t, j], Cs[t + 1, j], TC[t, j], Ys[t + 1, j])
 
@@ -153,7 +169,7 @@ def input_errors(sgemm, G, W, out, b0, n, blocks):
                  out[t].ctypes.data + b0 * D * _SIZE, D, n, D, H4, blocks, _ONE, _ZERO)
 
 
-_product, _row_tail = inline(_product), inline(_row_tail)
+_product, _row_tail, _zero = inline(_product), inline(_row_tail), inline(_zero)
 forward_ids, forward_x = kernel_fma(forward_ids), kernel_fma(forward_x)
 backward, input_errors = kernel(backward), kernel(input_errors)
 
