@@ -178,3 +178,23 @@ def test_other_heads_and_pooled_losses_do_not_apply(rng):
     assert not pipeline.applies("identity", np.zeros((2, 2, 3), F32), V)
     assert not pipeline.applies("softmax", np.zeros((2, 2), np.int64), V.astype(np.float64))
 
+
+
+@pytest.mark.parametrize("case", ["float64", "BPTT_SLICES=0", "identity", "sliced"])
+def test_each_layer_is_fused_once_a_pass(case, monkeypatch, rng):
+    """Whichever path `pipeline.loss_and_backward` takes (the pipeline, or `fused`'s with the
+    layer 0 it fused to decide), every layer's weights are fused once."""
+    if case == "BPTT_SLICES=0":
+        monkeypatch.setenv("BPTT_SLICES", "0")
+    T, B, D, H = 3, 8, 5, 6
+    out = "identity" if case == "identity" else "softmax"
+    dt = np.float64 if case == "float64" else F32
+    model = LSTM(D, H, 4, num_layers=2, output=out, dtype=dt, seed=3)
+    x = rng.integers(0, D, size=(T, B))
+    y = rng.normal(size=(T, B, 4)).astype(dt) if out == "identity" else rng.integers(0, 4, (T, B))
+    fused_layers, fuse = [], fused.fuse
+    monkeypatch.setattr(fused, "fuse", lambda p, layer: fused_layers.append(layer) or fuse(p, layer))
+    ran, in_jobs_ = [], pipeline.in_jobs
+    monkeypatch.setattr(pipeline, "in_jobs", lambda *a: ran.append(1) or in_jobs_(*a))
+    model.loss_and_grads(x, y)
+    assert sorted(fused_layers) == [0, 1] and (ran == [1]) == (case == "sliced")

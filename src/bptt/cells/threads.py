@@ -102,7 +102,7 @@ def _gemm_tn(A, B, dt) -> bool:
 
 def _rows_tn(A, B, out, r0: int, r1: int) -> None:
     """out[r0:r1] = A[r0:r1] @ B in one BLAS call, A read as the transpose of its (K, M) rows."""
-    (M, K), N = A.shape, B.shape[1]
+    K, N = A.shape[1], B.shape[1]
     one, zero = np.float32(1), np.float32(0)
     cblas.SGEMM(cblas.ROW_MAJOR, cblas.TRANS, cblas.NO_TRANS, r1 - r0, N, K, one,
                 A.ctypes.data + 4 * r0, A.strides[1] // 4, B.ctypes.data, B.strides[0] // 4,

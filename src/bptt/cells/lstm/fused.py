@@ -312,13 +312,13 @@ def token_weight_gradient(ids, dG, D: int, jit: bool):
     return np.ascontiguousarray(token_gradient(ids, dG.T, (H4, D), dG.dtype))
 
 
-def forward(x, h0, c0, params, num_layers, numba: Optional[bool] = None, slices=None):
+def forward(x, h0, c0, params, num_layers, numba: Optional[bool] = None, slices=None, fl=None):
     """Every layer, then the output layer. h0, c0 (num_layers, B, H). slices: as in
     `layer_forward`, decided once for the pass; a sliced pass holds OpenBLAS to one thread
     throughout and splits the output layer's product over bptt's threads (`bptt.cells.threads`).
-
+    fl: layer 0's FusedLayer when the caller has built it (else built here).
     Returns (passes, O): passes[l] the LayerPass (or SlicedPass) of layer l, O the logits (T, B, O)."""
-    fl = fuse(params, 0)
+    fl = fuse(params, 0) if fl is None else fl
     k = sliced.count(x, fl, use_kernels(numba, fl), slices)
     with held(k):
         passes = _layers_forward(x, h0, c0, params, num_layers, numba, k, fl)
@@ -340,17 +340,18 @@ def _layers_forward(x, h0, c0, params, num_layers, numba, k, fl):
 
 
 def loss_and_backward(x, h0, c0, params, num_layers, output: str, y, weight,
-                      numba: Optional[bool] = None):
+                      numba: Optional[bool] = None, fl=None):
     """Forward, the loss J = Σ weight·L (`bptt.nn.losses.loss_and_error`) and full BPTT in one
     call. Sliced (see `forward`): the output layer and the loss in bands of positions
     (`bptt.cells.head`) between the layers' forward and BPTT; a loss pooled over time runs
-    `forward`, the loss, then `backward`. (`pipeline.loss_and_backward` runs a softmax head's.)
+    `forward`, the loss, then `backward` (fl as there). `pipeline.loss_and_backward` runs a
+    softmax head's.
 
     Returns (J, passes, dx or None, ∂J/∂h0, ∂J/∂c0 (num_layers, B, H), grads keyed like params)."""
-    fl = fuse(params, 0)
+    fl = fuse(params, 0) if fl is None else fl
     k = sliced.count(x, fl, use_kernels(numba, fl), None)
     if not k or isinstance(y, MeanPooled):
-        passes, o = forward(x, h0, c0, params, num_layers, numba, k)
+        passes, o = forward(x, h0, c0, params, num_layers, numba, k, fl)
         J, _, do = loss_and_error(output, o, y, weight)
         return (J, passes) + backward(do, passes, params, numba)
     with cblas.one_thread():

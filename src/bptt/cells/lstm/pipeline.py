@@ -43,12 +43,13 @@ def applies(output: str, y, V) -> bool:
 def loss_and_backward(x, h0, c0, params, num_layers, output: str, y, weight, numba=None):
     """`fused.loss_and_backward` (same arguments and returns), run by `in_jobs` when the pass is
     sliced and the head applies (`applies`); otherwise `fused.loss_and_backward` itself."""
+    fl = None
     if applies(output, y, params["V"]):
         fl = fused.fuse(params, 0)
         k = sliced.count(x, fl, fused.use_kernels(numba, fl), None)
         if k:
             return in_jobs(x, h0, c0, params, num_layers, y, weight, k, fl)
-    return fused.loss_and_backward(x, h0, c0, params, num_layers, output, y, weight, numba)
+    return fused.loss_and_backward(x, h0, c0, params, num_layers, output, y, weight, numba, fl)
 
 
 def in_jobs(x, h0, c0, params, num_layers, y, weight, k: int, fl0):
