@@ -22,10 +22,11 @@ Dimension letters: T (= k2) steps per window, B streams, V characters, H hidden,
 from __future__ import annotations
 
 import argparse
+import gc
 import math
 import os
 import shutil
-import socket
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -199,7 +200,7 @@ def continue_in_torch(ckpt, data, steps, *, device="cpu", rank=0, world=1, recor
     return result
 
 
-def _ddp_worker(rank, world, jobs, device, port):
+def _ddp_worker(rank, world, jobs, device, rendezvous):
     """One process of the DDP group: joins it, continues each job (ckpt, data, steps) in turn and
     writes rank<r>.npz beside each checkpoint."""
     cuda = device == "cuda"
@@ -207,7 +208,7 @@ def _ddp_worker(rank, world, jobs, device, port):
         torch.cuda.set_device(rank)
     else:                                                       # the cores shared, not oversubscribed
         torch.set_num_threads(max(1, (os.cpu_count() or 1) // world))
-    dist.init_process_group("nccl" if cuda else "gloo", init_method=f"tcp://127.0.0.1:{port}",
+    dist.init_process_group("nccl" if cuda else "gloo", init_method=f"file://{rendezvous}",
                             rank=rank, world_size=world)
     try:
         for ckpt, data, steps in jobs:
@@ -218,14 +219,11 @@ def _ddp_worker(rank, world, jobs, device, port):
             arrays.update({f"grad/{n}": g for n, g in res.grads.items()})
             np.savez(Path(ckpt) / f"rank{rank}.npz", losses=np.array(res.losses), chars=np.array(res.chars),
                      **arrays)
+            del res
+        gc.collect()            # DDP's wrappers go while the group lives (else, at exit, 1 in ~18
+                                # runs aborted: "terminate called without an active exception")
     finally:
         dist.destroy_process_group()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def run_ddp(jobs, *, procs=2, device="cpu") -> list:
@@ -234,8 +232,12 @@ def run_ddp(jobs, *, procs=2, device="cpu") -> list:
     the processes costs seconds (torch's and DDP's imports), the jobs share them. Returns rank 0's
     Continued for each job; every rank's weights are in ckpt/rank<r>.npz."""
     jobs = [(str(c), d, s) for c, d, s in jobs]
-    torch.multiprocessing.spawn(_ddp_worker, args=(procs, jobs, device, _free_port()),
-                                nprocs=procs, join=True)
+    # The group meets in a fresh file, not on a free port picked here: another process could take
+    # the port between the pick and the workers' bind.
+    with tempfile.TemporaryDirectory() as tmp:
+        rendezvous = (Path(tmp) / "rendezvous").as_posix()
+        torch.multiprocessing.spawn(_ddp_worker, args=(procs, jobs, device, rendezvous),
+                                    nprocs=procs, join=True)
     results = []
     for ckpt, _, _ in jobs:
         with np.load(Path(ckpt) / "rank0.npz") as z:
