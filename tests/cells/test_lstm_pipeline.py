@@ -5,6 +5,8 @@ Compared with the unsliced fused path (itself checked against PyTorch and the pe
 reference): the loss, every gradient, ∂J/∂h0, ∂J/∂c0, ∂J/∂x and the layers' y(t), c(t), to the
 float32 tolerance of `slicing_support` (a wrong row, slice or step is of the order of 1).
 """
+import threading
+
 import numpy as np
 import pytest
 
@@ -70,12 +72,11 @@ def runs(monkeypatch):
 @pytest.mark.parametrize("L", [1, 2])
 @pytest.mark.parametrize("tokens", [True, False])
 def test_pipeline_equals_the_unsliced_path(tokens, L, B, k, runs, rng):
-    """One hand-over of k jobs for the layers, the head and BPTT; then only the weight
-    gradients' products (∂J/∂R, a float layer's ∂J/∂W) and their sums."""
+    """One hand-over of k jobs in all: the layers, the head, BPTT, then (once every slice is
+    there) the weight gradients' products (∂J/∂R, a float layer's ∂J/∂W) in bands of rows."""
     model, x, y, h0, c0, w = problem(rng, 4, B, 6, 9, 5, L, tokens)
     a = in_jobs(model, x, y, h0, c0, w, k)
-    assert runs[0] == ["_in_order"] * k
-    assert all("_in_order" not in r for r in runs[1:])
+    assert runs == [["_in_order"] * k]
     assert [len(p.slices) for p in a[1]] == [k] * L
     assert_same(a, unsliced(model, x, y, h0, c0, w))
 
@@ -92,20 +93,71 @@ def test_a_zero_initial_state_equals_the_unsliced_path(tokens, zero, rng):
 
 @pytest.mark.parametrize("tokens", [True, False])
 def test_a_zero_initial_state_shortens_the_weight_gradients_product(tokens, monkeypatch, rng):
-    """∂J/∂R reads positions t >= 1 of a layer whose y(−1) is 0, all T·B of the others;
-    ∂J/∂W of a float layer comes to it already summed over all T·B."""
-    T, B = 4, 16
-    model, x, y, h0, c0, w = problem(rng, T, B, 6, 9, 5, 2, tokens)
+    """∂J/∂R reads positions t >= 1 of a layer whose y(−1) is 0, all T·B of the others; a float
+    layer's ∂J/∂W reads all T·B."""
+    T, B, D, H = 4, 16, 6, 9
+    model, x, y, h0, c0, w = problem(rng, T, B, D, H, 5, 2, tokens)
     h0[1] = 0
-    seen, weight_gradients = [], fused.weight_gradients
+    seen, band_jobs = [], threads.band_jobs
 
-    def spy(x_, dG, Ys, fl, *args):
-        seen.append((dG.shape[1], Ys.shape[0], args[-1].shape))
-        return weight_gradients(x_, dG, Ys, fl, *args)
+    def spy(A, B_, out, k):
+        seen.append((A.shape[1], B_.shape[0], out.shape))
+        return band_jobs(A, B_, out, k)
 
-    monkeypatch.setattr(fused, "weight_gradients", spy)
+    monkeypatch.setattr(threads, "band_jobs", spy)
     in_jobs(model, x, y, h0, c0, w, 2)
-    assert seen == [((T - 1) * B, T, (36, 9)), (T * B, T + 1, (36, 6))]   # top layer first
+    N, R = T * B, (4 * H, H)
+    layer0 = [(N, N, R)] if tokens else [(N, N, (4 * H, D)), (N, N, R)]
+    assert seen == layer0 + [(N, N, R), (N - B, N - B, R)]
+
+
+@pytest.mark.parametrize("tokens", [True, False])
+def test_weight_gradients_after_the_join_where_blas_cannot_take_bands(tokens, runs, monkeypatch,
+                                                                      rng):
+    """No bands (`threads.band_jobs` refusing the products): the weight gradients come from
+    `threads.dot` after the join, split over the threads, the same values."""
+    model, x, y, h0, c0, w = problem(rng, 4, 16, 6, 9, 5, 2, tokens)
+    h0[1] = 0
+    monkeypatch.setattr(pipeline, "_gradient_bands", lambda sp, k: (None, None, None))
+    monkeypatch.setattr(threads, "MIN_SPLIT_FLOPS", 0)
+    a = in_jobs(model, x, y, h0, c0, w, 2)
+    assert runs[0] == ["_in_order"] * 2 and len(runs) > 1
+    assert all("_in_order" not in r for r in runs[1:])
+    assert_same(a, unsliced(model, x, y, h0, c0, w))
+
+
+@pytest.mark.parametrize("failing", [0, 1])
+def test_an_error_in_one_slice_is_raised_and_the_others_stop_waiting(failing, monkeypatch, rng):
+    """A slice's kernel raising: the barrier the slices meet at before the weight gradients is
+    broken, the other slices return, and the call raises that error (not BrokenBarrierError)."""
+    model, x, y, h0, c0, w = problem(rng, 4, 16, 6, 9, 5, 2, True)
+    backward = slices.backward
+
+    def broken(*args):
+        if args[3] == 8 * failing:                               # b0 of the failing slice
+            raise FloatingPointError("slice failed")
+        return backward(*args)
+
+    monkeypatch.setattr(slices, "backward", broken)
+    barriers, Barrier = [], threading.Barrier
+    monkeypatch.setattr(pipeline.threading, "Barrier", lambda k: barriers.append(Barrier(k))
+                        or barriers[-1])
+    raised = []
+
+    def call():
+        with pytest.raises(FloatingPointError, match="^slice failed$"):
+            in_jobs(model, x, y, h0, c0, w, 2)
+        raised.append(True)
+
+    caller = threading.Thread(target=call, daemon=True)
+    caller.start()
+    caller.join(timeout=30)
+    hung = caller.is_alive()
+    for barrier in barriers:                                       # a hang: free the waiters
+        barrier.abort()                                            # for the tests after this
+    assert not hung and raised == [True]
+    monkeypatch.setattr(slices, "backward", backward)              # the pool still works
+    assert_same(in_jobs(model, x, y, h0, c0, w, 2), unsliced(model, x, y, h0, c0, w))
 
 
 @pytest.mark.parametrize("tokens", [True, False])
@@ -136,11 +188,15 @@ def test_each_slice_runs_its_kernels_in_order(tokens, first, monkeypatch, rng):
     errors of each layer's input between (and ∂J/∂x last for float inputs)."""
     model, x, y, h0, c0, w = problem(rng, 3, 8, 4, 6, 3, 2, tokens)
     orders, in_order = [], pipeline._in_order
-    monkeypatch.setattr(pipeline, "_in_order",
-                        lambda jobs: orders.append([f.__name__ for f, _ in jobs]) or in_order(jobs))
+
+    def spy(jobs, barrier):
+        orders.append([f.__name__ for f, _ in jobs])
+        return in_order(jobs, barrier)
+
+    monkeypatch.setattr(pipeline, "_in_order", spy)
     in_jobs(model, x, y, h0, c0, w, 2)
     expected = [first, "forward_x", "softmax_rows", "backward", "input_errors", "backward"]
-    assert orders == [expected + ([] if tokens else ["input_errors"])] * 2
+    assert orders == [expected + ([] if tokens else ["input_errors"]) + ["_after_all"]] * 2
 
 
 def test_the_comparison_catches_a_head_on_the_wrong_rows(monkeypatch, rng):

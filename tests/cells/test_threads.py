@@ -425,3 +425,24 @@ def test_held_holds_openblas_at_one_thread_only_for_a_sliced_pass():
         with slicing.held(2):
             assert cblas._get_threads() == 1
         assert cblas._get_threads() == 2
+
+
+def test_band_jobs_cover_the_rows_once_and_refuse_what_blas_cannot_read(rng):
+    """`band_jobs`: k (function, args) whose bands of out's rows, run in any order, make out =
+    A @ B; None for float64, a strided B, or an out of another dtype, shape or layout."""
+    if not cblas.AVAILABLE:
+        pytest.skip("NumPy's BLAS is not its bundled OpenBLAS")
+    rows = rng.normal(size=(50, 36)).astype(np.float32)
+    A, B = rows.T, rng.normal(size=(50, 9)).astype(np.float32)
+    out = np.full((36, 9), np.nan, np.float32)
+    jobs = threads.band_jobs(A, B, out, 3)
+    assert [args[3:] for _, args in jobs] == [(0, 12), (12, 24), (24, 36)]
+    for fn, args in reversed(jobs):
+        fn(*args)
+    ref = A.astype(np.float64) @ B.astype(np.float64)
+    assert np.abs(out - ref).max() <= 1e-5 * np.abs(ref).max()
+    assert threads.band_jobs(A.astype(np.float64), B, out, 2) is None      # a copy: not a view
+    assert threads.band_jobs(A, np.asfortranarray(B), out, 2) is None
+    assert threads.band_jobs(A, B, out.astype(np.float64), 2) is None
+    assert threads.band_jobs(A, B, out[:35], 2) is None
+    assert threads.band_jobs(A, B, np.asfortranarray(out), 2) is None

@@ -76,8 +76,7 @@ def dot(A, B, k: int) -> np.ndarray:
         return out
     if _gemm_tn(A, B, dt):                               # float32: its rows straight from BLAS
         out = np.empty((M, N), dtype=dt)
-        edges = [M * s // k for s in range(k + 1)]
-        run([(_rows_tn, (A, B, out, r0, r1)) for r0, r1 in zip(edges[:-1], edges[1:])])
+        run(band_jobs(A, B, out, k))
         return out
     parts = np.empty((k, M, N), dtype=dt)
     edges = [K * s // k for s in range(k + 1)]
@@ -89,6 +88,19 @@ def dot(A, B, k: int) -> np.ndarray:
         return np.sum(parts, axis=0, out=out)
     run([(np.sum, (parts[:, r0:r1], 0, None, out[r0:r1])) for r0, r1 in zip(rows[:-1], rows[1:])])
     return out
+
+
+def band_jobs(A, B, out, k: int):
+    """[(function, args)] k jobs, job s writing band s of out's rows: out = A @ B, A (M, K) a
+    transposed view that `_gemm_tn` accepts (float32, NumPy's OpenBLAS), out (M, N) C-contiguous;
+    None where `_gemm_tn` refuses A and B. For callers that run the bands inside their own jobs
+    (`bptt.cells.lstm.pipeline`)."""
+    if (not _gemm_tn(A, B, np.result_type(A, B)) or out.dtype != np.float32
+            or out.shape != (A.shape[0], B.shape[1]) or not out.flags.c_contiguous):
+        return None
+    M = A.shape[0]
+    edges = [M * s // k for s in range(k + 1)]
+    return [(_rows_tn, (A, B, out, r0, r1)) for r0, r1 in zip(edges[:-1], edges[1:])]
 
 
 def _gemm_tn(A, B, dt) -> bool:

@@ -11,10 +11,13 @@ only its rows of the layer below, the head at its positions (t, b) for b in the 
 its rows of the top layer, and its BPTT only those positions' errors. So one job per slice runs,
 on its thread: every layer's forward, bottom up; the head and the loss at its positions, every
 step (`bptt.cells.head.softmax_slices`); then BPTT top down, with the errors of each layer's input
-Σ_g W_gᵀ ∂J/∂ĝ(t) (`slices.input_error_jobs`) between the layers. That is one hand-over; after
-the join, the weight gradients over all positions (`fused.weight_gradients`: ∂J/∂R in bands of
-its rows over the threads, `threads.dot`; positions t >= 1 only where y(−1) = 0) and the sums of
-the slices' parts (J, ∂J/∂V, ∂J/∂c, ∂J/∂b, a token layer's ∂J/∂W).
+Σ_g W_gᵀ ∂J/∂ĝ(t) (`slices.input_error_jobs`) between the layers. Then the jobs wait for each
+other at a barrier (the weight gradients sum over every slice's positions), and each multiplies
+a band of rows of every layer's ∂J/∂R (and a float layer's ∂J/∂W) over all positions
+(`threads.band_jobs`; positions t >= 1 only where y(−1) = 0), while the last to arrive, which
+does not wait, first sums the slices' parts (J, ∂J/∂V, ∂J/∂c, ∂J/∂b, a token layer's ∂J/∂W).
+That is one hand-over in all: a second, for the products after the join, cost 0.1-0.3 ms at
+T50 B32 H256 on 2 threads (the wake-up, and the sums on one thread while the other waited).
 
 The layers run the same kernels on the same rows as in the phased pass. The head sums its parts
 per slice instead of per band of positions, and a lower layer's errors come from per-step
@@ -24,6 +27,8 @@ is the LSTM model's entry: it runs `in_jobs` where the head is `bptt.cells.head.
 """
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from . import fused
@@ -31,7 +36,7 @@ from . import slices as sliced
 from .. import aligned, cblas, threads
 from ..head import softmax_kernel, softmax_slices
 from ...nn.losses import MeanPooled
-from .reference import key
+from .reference import GATES, key
 
 
 def applies(output: str, y, V) -> bool:
@@ -83,33 +88,90 @@ def in_jobs(x, h0, c0, params, num_layers, y, weight, k: int, fl0):
         if layer > 0 or not tokens:                      # ∂J/∂x(t) = Σ_g W_gᵀ ∂J/∂ĝ(t): the
             dY = aligned.empty(sp.x.shape, sp.G.dtype)   # outside errors of the layer below, or
             add(sliced.input_error_jobs(sp, dY))         # ∂J/∂x
+    bands = [_gradient_bands(passes[layer], k) for layer in range(num_layers)]
+    barrier, sums = threading.Barrier(k), {}
+    after = [[] for _ in range(k)]                       # once all slices are done, by arrival:
+    after[-1].append((_sum_parts, (head, finishes, sums)))   # the last to arrive (it does not
+    for s in range(k):                                   # wait) sums the slices' parts; each
+        for jobs, _, _ in bands:                         # multiplies a band of ∂J/∂R's rows
+            after[s].extend(jobs[s] if jobs else ())
+        steps[s].append((_after_all, (barrier, after)))
     with cblas.one_thread():
-        threads.run([(_in_order, (jobs,)) for jobs in steps])
-        J, dV, dc = head()
+        threads.run([(_in_order, (jobs, barrier)) for jobs in steps])
+        J, dV, dc = sums["head"]
         dh0, dc0, grads = [None] * num_layers, [None] * num_layers, {"V": dV, "c": dc}
-        for layer, finish in finishes:
-            sp = passes[layer]
-            rows, dh0[layer], dc0[layer], db, dW = finish()
-            g = _weight_gradients(sp, rows.reshape(-1, rows.shape[2]), k, db, dW)
+        for layer, (rows, dh0[layer], dc0[layer], db, dW) in sums["layers"]:
+            _, dR, dWx = bands[layer]
+            g = _weight_gradients(passes[layer], rows.reshape(-1, rows.shape[2]), k, db,
+                                  dW if dWx is None else dWx, dR)
             grads.update({key(name, layer): v for name, v in g.items()})
     dx = None if tokens else dY
     return (J, passes, dx, np.stack(dh0), np.stack(dc0),
             {name: grads[name] for name in params})
 
 
-def _in_order(jobs) -> None:
-    """One slice's kernels, one after the other, on the thread that runs them."""
-    for fn, args in jobs:
+def _sum_parts(head, finishes, out: dict) -> None:
+    """The slices' parts summed: the head's (J, ∂J/∂V, ∂J/∂c) and each layer's
+    (`slices.backward_jobs`' finish), into out["head"] and out["layers"] [(layer, parts)]."""
+    out["head"] = head()
+    out["layers"] = [(layer, finish()) for layer, finish in finishes]
+
+
+def _after_all(barrier, after) -> None:
+    """Wait for every slice's job to get here, then run after[i], i the order of arrival."""
+    for fn, args in after[barrier.wait()]:
         fn(*args)
 
 
-def _weight_gradients(sp, rows, k: int, db, dW) -> dict:
-    """`fused.weight_gradients` of a sliced layer from its ∂J/∂ĝ rows (N, 4H). A zero initial
-    state y(−1) leaves out the first step's rows from ∂J/∂R's product (their part is 0; the
-    product is 2 % shorter at T50); ∂J/∂W then comes first, over all the rows."""
-    dG, Ys, B = rows.T, sp.Ys, sp.Ys.shape[1]
-    if dW is None and sp.x.dtype.kind == "f":            # float inputs: Σ_t ∂J/∂ĝ(t) x(t)ᵀ
-        dW = threads.dot(dG, sp.x.reshape(rows.shape[0], -1), k)
-    if dW is not None and rows.shape[0] > B and not Ys[0].any():
-        dG, Ys = rows[B:].T, Ys[1:]                      # y(−1) = 0: positions t >= 1 only
-    return fused.weight_gradients(sp.x, dG, Ys, sp.fl, True, True, k, db, dW)
+def _in_order(jobs, barrier) -> None:
+    """One slice's kernels, one after the other, on the thread that runs them. An error aborts
+    the barrier the slices meet at, so that the others stop waiting (their BrokenBarrierError is
+    dropped: `threads.run` raises the error that broke it)."""
+    try:
+        for fn, args in jobs:
+            fn(*args)
+    except threading.BrokenBarrierError:
+        return
+    except BaseException:
+        barrier.abort()
+        raise
+
+
+def _gradient_bands(sp, k: int):
+    """(per slice [(kernel, args)], ∂J/∂R (4H, H), ∂J/∂W (4H, D) for float inputs, else None): the
+    layer's weight gradients from its ∂J/∂ĝ rows, each slice's thread a band of their rows
+    (`threads.band_jobs`), once every slice's ∂J/∂ĝ is there. A zero initial state y(−1) leaves
+    out the first step's rows from ∂J/∂R's product (their part is 0; the product is 2 % shorter at
+    T50). (None, None, None) where BLAS cannot take the bands: `_weight_gradients` then computes
+    them after the join."""
+    T, B, H4 = sp.G.shape
+    rows, Ys = sp.G.reshape(T * B, H4), sp.Ys
+    dR = np.empty((H4, H4 // 4), dtype=rows.dtype)
+    dW = np.empty((H4, sp.x.shape[2]), dtype=rows.dtype) if sp.x.dtype.kind == "f" else None
+    jobs_W = [] if dW is None else threads.band_jobs(rows.T, sp.x.reshape(T * B, -1), dW, k)
+    if T > 1 and not Ys[0].any():
+        rows, Ys = rows[B:], Ys[1:]                      # y(−1) = 0: positions t >= 1 only
+    jobs_R = threads.band_jobs(rows.T, Ys[:-1].reshape(-1, H4 // 4), dR, k)
+    if jobs_W is None or jobs_R is None:
+        return None, None, None
+    return [jobs_W[s:s + 1] + [jobs_R[s]] for s in range(k)], dR, dW
+
+
+def _weight_gradients(sp, rows, k: int, db, dW, dR=None) -> dict:
+    """∂J/∂W, ∂J/∂R, ∂J/∂b under the layer's plain names from its ∂J/∂ĝ rows (N, 4H): dR from
+    `_gradient_bands`, or computed here (`fused.weight_gradients`, over all the rows)."""
+    if dR is None:
+        dG, Ys, B = rows.T, sp.Ys, sp.Ys.shape[1]
+        if dW is None and sp.x.dtype.kind == "f":        # float inputs: Σ_t ∂J/∂ĝ(t) x(t)ᵀ
+            dW = threads.dot(dG, sp.x.reshape(rows.shape[0], -1), k)
+        if dW is not None and rows.shape[0] > B and not Ys[0].any():
+            dG, Ys = rows[B:].T, Ys[1:]                  # y(−1) = 0: positions t >= 1 only
+        return fused.weight_gradients(sp.x, dG, Ys, sp.fl, True, True, k, db, dW)
+    if dW is None:                                       # token ids, not summed in the slices
+        dW = fused.token_weight_gradient(sp.x, rows.T, sp.fl.W.shape[1], True)
+    H = dR.shape[1]
+    grads = {}
+    for q, g in enumerate(GATES):
+        r = slice(q * H, (q + 1) * H)
+        grads[f"W_{g}"], grads[f"R_{g}"], grads[f"b_{g}"] = dW[r], dR[r], db[r]
+    return grads
