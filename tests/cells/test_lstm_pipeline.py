@@ -185,7 +185,8 @@ def test_pipeline_with_blocked_products(rng):
 @pytest.mark.parametrize("tokens, first", [(True, "forward_ids"), (False, "forward_x")])
 def test_each_slice_runs_its_kernels_in_order(tokens, first, monkeypatch, rng):
     """Two layers: forward bottom up, the head at the slice's positions, BPTT top down with the
-    errors of each layer's input between (and ∂J/∂x last for float inputs)."""
+    errors of each layer's input between (and ∂J/∂x last for float inputs); then the barrier and
+    a band of each weight gradient's product."""
     model, x, y, h0, c0, w = problem(rng, 3, 8, 4, 6, 3, 2, tokens)
     orders, in_order = [], pipeline._in_order
 
@@ -196,7 +197,8 @@ def test_each_slice_runs_its_kernels_in_order(tokens, first, monkeypatch, rng):
     monkeypatch.setattr(pipeline, "_in_order", spy)
     in_jobs(model, x, y, h0, c0, w, 2)
     expected = [first, "forward_x", "softmax_rows", "backward", "input_errors", "backward"]
-    assert orders == [expected + ([] if tokens else ["input_errors"]) + ["_after_all"]] * 2
+    bands = ["wait"] + ["_rows_tn"] * (3 if tokens else 4)    # then ∂J/∂R's (a float layer's
+    assert orders == [expected + ([] if tokens else ["input_errors"]) + bands] * 2   # ∂J/∂W's)
 
 
 def test_the_comparison_catches_a_head_on_the_wrong_rows(monkeypatch, rng):

@@ -14,10 +14,10 @@ step (`bptt.cells.head.softmax_slices`); then BPTT top down, with the errors of 
 Σ_g W_gᵀ ∂J/∂ĝ(t) (`slices.input_error_jobs`) between the layers. Then the jobs wait for each
 other at a barrier (the weight gradients sum over every slice's positions), and each multiplies
 a band of rows of every layer's ∂J/∂R (and a float layer's ∂J/∂W) over all positions
-(`threads.band_jobs`; positions t >= 1 only where y(−1) = 0), while the last to arrive, which
-does not wait, first sums the slices' parts (J, ∂J/∂V, ∂J/∂c, ∂J/∂b, a token layer's ∂J/∂W).
-That is one hand-over in all: a second, for the products after the join, cost 0.1-0.3 ms at
-T50 B32 H256 on 2 threads (the wake-up, and the sums on one thread while the other waited).
+(`threads.band_jobs`; positions t >= 1 only where y(−1) = 0). That is one hand-over in all;
+after the join, the sums of the slices' parts (J, ∂J/∂V, ∂J/∂c, ∂J/∂b, a token layer's ∂J/∂W).
+(Summing them inside the jobs instead, on the thread that arrives last or first at the barrier,
+measured no faster: the sums hold the GIL the other thread needs to wake.)
 
 The layers run the same kernels on the same rows as in the phased pass. The head sums its parts
 per slice instead of per band of positions, and a lower layer's errors come from per-step
@@ -89,18 +89,17 @@ def in_jobs(x, h0, c0, params, num_layers, y, weight, k: int, fl0):
             dY = aligned.empty(sp.x.shape, sp.G.dtype)   # outside errors of the layer below, or
             add(sliced.input_error_jobs(sp, dY))         # ∂J/∂x
     bands = [_gradient_bands(passes[layer], k) for layer in range(num_layers)]
-    barrier, sums = threading.Barrier(k), {}
-    after = [[] for _ in range(k)]                       # once all slices are done, by arrival:
-    after[-1].append((_sum_parts, (head, finishes, sums)))   # the last to arrive (it does not
-    for s in range(k):                                   # wait) sums the slices' parts; each
-        for jobs, _, _ in bands:                         # multiplies a band of ∂J/∂R's rows
-            after[s].extend(jobs[s] if jobs else ())
-        steps[s].append((_after_all, (barrier, after)))
+    barrier = threading.Barrier(k)                       # once every slice is there: a band of
+    for s in range(k):                                   # rows of each ∂J/∂R on each thread
+        steps[s].append((barrier.wait, ()))
+        for jobs, _, _ in bands:
+            steps[s].extend(jobs[s] if jobs else ())
     with cblas.one_thread():
         threads.run([(_in_order, (jobs, barrier)) for jobs in steps])
-        J, dV, dc = sums["head"]
+        J, dV, dc = head()
         dh0, dc0, grads = [None] * num_layers, [None] * num_layers, {"V": dV, "c": dc}
-        for layer, (rows, dh0[layer], dc0[layer], db, dW) in sums["layers"]:
+        for layer, finish in finishes:
+            rows, dh0[layer], dc0[layer], db, dW = finish()
             _, dR, dWx = bands[layer]
             g = _weight_gradients(passes[layer], rows.reshape(-1, rows.shape[2]), k, db,
                                   dW if dWx is None else dWx, dR)
@@ -108,19 +107,6 @@ def in_jobs(x, h0, c0, params, num_layers, y, weight, k: int, fl0):
     dx = None if tokens else dY
     return (J, passes, dx, np.stack(dh0), np.stack(dc0),
             {name: grads[name] for name in params})
-
-
-def _sum_parts(head, finishes, out: dict) -> None:
-    """The slices' parts summed: the head's (J, ∂J/∂V, ∂J/∂c) and each layer's
-    (`slices.backward_jobs`' finish), into out["head"] and out["layers"] [(layer, parts)]."""
-    out["head"] = head()
-    out["layers"] = [(layer, finish()) for layer, finish in finishes]
-
-
-def _after_all(barrier, after) -> None:
-    """Wait for every slice's job to get here, then run after[i], i the order of arrival."""
-    for fn, args in after[barrier.wait()]:
-        fn(*args)
 
 
 def _in_order(jobs, barrier) -> None:
