@@ -153,6 +153,15 @@ def test_blocks_are_the_measured_fastest():
     assert slices.backward_blocks(32, 256) == (256, 96)
 
 
+def test_transposed_rows_are_one_cache_line_longer(rng):
+    """Rᵀ and Wᵀ for the forward's products: Aᵀ exactly, each row padded by PAD_ROW bytes past
+    its P floats (rows 4H floats long are a power of two of bytes apart otherwise), aligned."""
+    A = rng.normal(size=(40, 24)).astype(np.float32)
+    out = slices.transposed(A, tile=16)
+    assert np.array_equal(out, A.T) and out.shape == (24, 40)
+    assert out.strides == (40 * 4 + slices.PAD_ROW, 4) and out.ctypes.data % 64 == 0
+
+
 @pytest.mark.parametrize("tokens", [False, True])
 def test_sliced_backward_reads_feature_major_errors_too(tokens, rng):
     """A sliced layer's BPTT from outside errors (T, B, H) or, feature_major, (T, H, B): bit for

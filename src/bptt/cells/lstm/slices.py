@@ -14,9 +14,10 @@ the ∂J/∂ĝ rows are what ∂J/∂R, ∂J/∂b and ∂J/∂W sum: nothing is 
 steps. (Feature-major steps, ĝ (4H, n), let the forward's product run up to 10 % faster, but
 cost more than that in copies to and from batch-major rows: benchmarks/RESULTS.md, round 7.)
 
-Per step, forward: the rows ĝ(t) = y(t−1) RTs, RTs = Rᵀ (H, 4H) built once a pass, plus the row
-of the (D, 4H) table Wᵀ + b for a token id (or x(t) Wᵀ, then + b, for float inputs); the i, f, o
-columns of RTs, of the table and of b are halved (`fused.fuse`), so that σ(a) = σ(2 · ½a); a
+Per step, forward: the rows ĝ(t) = y(t−1) RTs, RTs = Rᵀ (H, 4H) built once a pass (its rows
+padded, `PAD_ROW`), plus the row of the (D, 4H) table Wᵀ + b for a token id (or x(t) Wᵀ, then + b,
+for float inputs); the i, f, o columns of RTs, of the table and of b are halved (`fused.fuse`),
+so that σ(a) = σ(2 · ½a); a
 slice whose rows of y(−1) are all 0 skips the product at t = 0 (2 % of the products at T50). Then
 the pointwise equations along the row, with `bptt.cells.tanh32` for tanh and `bptt.cells.exp32`
 for σ (compiled with fused multiply-adds: `slicing.kernel_fma`), y(t) = tanh(c(t)) ⊙ o(t).
@@ -57,6 +58,10 @@ _WIDEST = 256            # the backward's (n × 4H) @ (4H × H): up to 256 colum
 _ROW, _N = cblas.ROW_MAJOR, cblas.NO_TRANS
 _ONE, _ZERO, _TWO = np.float32(1), np.float32(0), np.float32(2)
 _SIZE = 4                # bytes of a float32
+PAD_ROW = aligned.LINE   # bytes added to each row of Rᵀ and Wᵀ, whose 4H floats are a power of two
+                         # of bytes at H = 2^m: the forward's products read a block of columns from
+                         # every row, and rows 4 KiB apart fall into the same few cache sets (one
+                         # core, H256, n 32, 50 steps of the products: 11.3 ms, padded 9.6-9.8)
 
 
 # -- the kernels (numba, one slice each; plain Python without numba) ----------------------------
@@ -110,8 +115,9 @@ def forward_ids(sgemm, RTs, table, ids, b0, n, G, Ys, Cs, TC, blocks):
         G[0, b0:b0 + n] = 0
     for t in range(T):
         if t >= first:
-            _product(sgemm, Ys[t].ctypes.data + b0 * H * _SIZE, H, RTs.ctypes.data, H4,
-                     G[t].ctypes.data + b0 * H4 * _SIZE, H4, n, H4, H, blocks, _ONE, _ZERO)
+            _product(sgemm, Ys[t].ctypes.data + b0 * H * _SIZE, H, RTs.ctypes.data,
+                     RTs.strides[0] // _SIZE, G[t].ctypes.data + b0 * H4 * _SIZE, H4, n, H4, H,
+                     blocks, _ONE, _ZERO)
         for j in range(b0, b0 + n):
             _row_tail(G[t, j], table[ids[t, j]], Cs[t, j], Cs[t + 1, j], TC[t, j], Ys[t + 1, j])
 
@@ -124,11 +130,11 @@ def forward_x(sgemm, RTs, WsT, bs, x, b0, n, G, Ys, Cs, TC, blocks, blocks_x):
     first = 1 if _zero(Ys[0, b0:b0 + n]) else 0        # y(−1) = 0: no product at t = 0
     for t in range(T):
         g = G[t].ctypes.data + b0 * H4 * _SIZE
-        _product(sgemm, x[t].ctypes.data + b0 * D * _SIZE, D, WsT.ctypes.data, H4, g, H4, n, H4,
-                 D, blocks_x, _ONE, _ZERO)
+        _product(sgemm, x[t].ctypes.data + b0 * D * _SIZE, D, WsT.ctypes.data,
+                 WsT.strides[0] // _SIZE, g, H4, n, H4, D, blocks_x, _ONE, _ZERO)
         if t >= first:
-            _product(sgemm, Ys[t].ctypes.data + b0 * H * _SIZE, H, RTs.ctypes.data, H4, g, H4,
-                     n, H4, H, blocks, _ONE, _ONE)
+            _product(sgemm, Ys[t].ctypes.data + b0 * H * _SIZE, H, RTs.ctypes.data,
+                     RTs.strides[0] // _SIZE, g, H4, n, H4, H, blocks, _ONE, _ONE)
         for j in range(b0, b0 + n):
             _row_tail(G[t, j], bs, Cs[t, j], Cs[t + 1, j], TC[t, j], Ys[t + 1, j])
 
@@ -203,10 +209,11 @@ def backward_blocks(n: int, H: int) -> tuple:
 
 
 def transposed(A, tile: int = 256) -> np.ndarray:
-    """Aᵀ, C-contiguous, copied in tiles of tile × tile (Rbs[:, :H] at H256: 0.08 ms in gate
-    blocks against 0.16 whole, whose rows are 1 KiB apart)."""
+    """Aᵀ (Q, P), copied in tiles of tile × tile (Rbs[:, :H] at H256: 0.08 ms in gate blocks
+    against 0.16 whole, whose rows are 1 KiB apart), its rows one cache line longer than P
+    (`PAD_ROW`): a view of an aligned (Q, P + pad) buffer, contiguous along rows."""
     P, Q = A.shape
-    out = aligned.empty((Q, P), A.dtype)
+    out = aligned.empty((Q, P + PAD_ROW // A.itemsize), A.dtype)[:, :P]
     for p0 in range(0, P, tile):
         for q0 in range(0, Q, tile):
             np.copyto(out[q0:q0 + tile, p0:p0 + tile], A[p0:p0 + tile, q0:q0 + tile].T)
