@@ -17,8 +17,8 @@ cost more than that in copies to and from batch-major rows: benchmarks/RESULTS.m
 Per step, forward: the rows ĝ(t) = y(t−1) RTs, RTs = Rᵀ (H, 4H) built once a pass (its rows
 padded, `PAD_ROW`), plus the row of the (D, 4H) table Wᵀ + b for a token id (or x(t) Wᵀ, then + b,
 for float inputs); the i, f, o columns of RTs, of the table and of b are halved (`fused.fuse`),
-so that σ(a) = σ(2 · ½a); a
-slice whose rows of y(−1) are all 0 skips the product at t = 0 (2 % of the products at T50). Then
+so that σ(a) = σ(2 · ½a); a slice whose rows of y(−1) are all 0 skips the product at t = 0 (2 %
+of the products at T50). Then
 the pointwise equations along the row, with `bptt.cells.tanh32` for tanh and `bptt.cells.exp32`
 for σ (compiled with fused multiply-adds: `slicing.kernel_fma`), y(t) = tanh(c(t)) ⊙ o(t).
 Backward: the error equations per row (`bptt.cells.lstm.kernels.cell_backward_nb`), each row
