@@ -14,18 +14,18 @@ the ∂J/∂ĝ rows are what ∂J/∂R, ∂J/∂b and ∂J/∂W sum: nothing is 
 steps. (Feature-major steps, ĝ (4H, n), let the forward's product run up to 10 % faster, but
 cost more than that in copies to and from batch-major rows: benchmarks/RESULTS.md, round 7.)
 
-Per step, forward: the rows ĝ(t) = y(t−1) RTs, RTs = Rᵀ (H, 4H) built once a pass (its rows
-padded, `PAD_ROW`), plus the row of the (D, 4H) table Wᵀ + b for a token id (or x(t) Wᵀ, then + b,
-for float inputs); the i, f, o columns of RTs, of the table and of b are halved (`fused.fuse`),
-so that σ(a) = σ(2 · ½a); a slice whose rows of y(−1) are all 0 skips the product at t = 0 (2 %
-of the products at T50). Then
-the pointwise equations along the row, with `bptt.cells.tanh32` for tanh and `bptt.cells.exp32`
-for σ (compiled with fused multiply-adds: `slicing.kernel_fma`), y(t) = tanh(c(t)) ⊙ o(t).
-Backward: the error equations per row (`bptt.cells.lstm.kernels.cell_backward_nb`), each row
-added to its token's row of ∂J/∂Wᵀ (whose rows then sum to ∂J/∂b) or, for float inputs, to
-∂J/∂b; then Σ_g R_gᵀ ∂J/∂ĝ(t) = ∂J/∂ĝ(t) [R_z; R_i; R_f; R_o], read from the rows of [R | b].
-The products call NumPy's own OpenBLAS (`bptt.cells.cblas`) in blocks under its small-matrix
-bound (`forward_blocks`, `backward_blocks`), OpenBLAS held to one thread while the slices run.
+Per step, forward: the rows ĝ(t) = y(t−1) RTs, RTs = Rᵀ (H, 4H) built once a pass (its rows padded,
+`PAD_ROW`), plus the row of the (D, 4H) table Wᵀ + b for a token id (or x(t) Wᵀ, then + b, for
+float inputs); the i, f, o columns of RTs, of the table and of b are halved (`fused.fuse`), so that
+σ(a) = σ(2 · ½a); a slice whose rows of y(−1) are all 0 skips the product at t = 0 (2 % of the
+products at T50). Then the pointwise equations along the row, with `bptt.cells.tanh32` for tanh and
+`bptt.cells.exp32` for σ (compiled with fused multiply-adds: `slicing.kernel_fma`), y(t) =
+tanh(c(t)) ⊙ o(t). Backward: the error equations per row
+(`bptt.cells.lstm.kernels.cell_backward_nb`), each row added to its token's row of ∂J/∂Wᵀ (whose
+rows then sum to ∂J/∂b) or, for float inputs, to ∂J/∂b; then Σ_g R_gᵀ ∂J/∂ĝ(t) = ∂J/∂ĝ(t) [R_z;
+R_i; R_f; R_o], read from the rows of [R | b]. The products call NumPy's own OpenBLAS
+(`bptt.cells.cblas`) in blocks under its small-matrix bound (`forward_blocks`, `backward_blocks`),
+OpenBLAS held to one thread while the slices run.
 
 The numbers are the fused path's up to float32 rounding: tanh32 is within 1.5 ulp of tanh,
 sigmoid32 within 3 ulp of σ, and some sums run in another order.
