@@ -441,7 +441,7 @@ def test_band_jobs_cover_the_rows_once_and_refuse_what_blas_cannot_read(rng):
         fn(*args)
     ref = A.astype(np.float64) @ B.astype(np.float64)
     assert np.abs(out - ref).max() <= 1e-5 * np.abs(ref).max()
-    assert threads.band_jobs(A.astype(np.float64), B, out, 2) is None      # a copy: not a view
+    assert threads.band_jobs(A.astype(np.float64), B, out, 2) is None      # float64
     assert threads.band_jobs(A, np.asfortranarray(B), out, 2) is None
     assert threads.band_jobs(A, B, out.astype(np.float64), 2) is None
     assert threads.band_jobs(A, B, out[:35], 2) is None
