@@ -31,6 +31,14 @@ def rng():
     return np.random.default_rng(12345)
 
 
+@pytest.fixture
+def small_kernels(monkeypatch):
+    """The per-step products cut into calls under OpenBLAS's small-matrix bound, as on the cores
+    that have such kernels (`bptt.cells.cblas.SMALL_KERNELS`), whatever this machine's core."""
+    from bptt.cells import cblas
+    monkeypatch.setattr(cblas, "SMALL_KERNELS", True)
+
+
 def drop_stale_numba_caches(root) -> int:
     """Delete numba's cached kernels (*.nbi, *.nbc in __pycache__) under root when any is older
     than the newest .py there; returns how many files went. numba keys a kernel's cache on its

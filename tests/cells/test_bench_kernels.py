@@ -4,20 +4,13 @@ import numpy as np
 import pytest
 
 import bptt
-from bptt.cells import fastpath
+from bptt.cells import cblas, fastpath
 from bptt.cells.rnn import fused
 from conftest import make_problem
 
 
-def _real_small_kernels():
-    """Whether this process's BLAS is OpenBLAS with a small-matrix kernel (decided once)."""
-    if fused._small_kernels is None:
-        fused._openblas_small_kernels()
-    return fused._small_kernels
-
-
 def _backward(model, problem, *, blocks: bool, monkeypatch):
-    monkeypatch.setattr(fused, "_small_kernels", blocks)
+    monkeypatch.setattr(cblas, "SMALL_KERNELS", blocks)
     x, y, h0, m = problem
     return model.backward(x, y, h0=h0, mask=m)
 
@@ -25,8 +18,8 @@ def _backward(model, problem, *, blocks: bool, monkeypatch):
 @pytest.mark.parametrize("tokens", [False, True])
 @pytest.mark.parametrize("B, H", [(16, 256), (12, 384)])
 def test_row_blocked_products_equal_plain_ones(B, H, tokens, rng, monkeypatch):
-    bitwise = _real_small_kernels()      # OpenBLAS's two kernels sum in the same order
-    monkeypatch.setattr(fused, "_small_kernels", True)
+    bitwise = cblas.SMALL_KERNELS        # OpenBLAS's two kernels sum in the same order
+    monkeypatch.setattr(cblas, "SMALL_KERNELS", True)
     assert fused.row_blocks(B, H, np.float32) < B              # the blocked loop is exercised
     T, D, O = 4, 5, 3
     model = bptt.SimpleRNN(D, H, O, dtype="float32", seed=1)
@@ -64,13 +57,13 @@ def test_per_step_derivative_branch_equals_reference(activation, rng):
 
 
 def test_row_blocks_only_where_it_was_measured_to_help(monkeypatch):
-    monkeypatch.setattr(fused, "_small_kernels", True)
+    monkeypatch.setattr(cblas, "SMALL_KERNELS", True)
     assert fused.row_blocks(32, 256, np.float32) == 8
     assert fused.row_blocks(8, 384, np.float32) == 4
     for B, H, dtype in [(64, 256, np.float32), (32, 512, np.float32), (32, 128, np.float32),
                         (32, 256, np.float64), (2, 256, np.float32)]:
         assert fused.row_blocks(B, H, dtype) == B
-    monkeypatch.setattr(fused, "_small_kernels", False)
+    monkeypatch.setattr(cblas, "SMALL_KERNELS", False)
     assert fused.row_blocks(32, 256, np.float32) == 32
 
 
@@ -121,7 +114,7 @@ def test_the_malloc_pad_does_not_make_torch_fault_its_pages_in():
 import resource
 import bptt
 import torch
-from bptt.cells import fastpath
+from bptt.cells import cblas, fastpath
 assert fastpath.MALLOC_TUNED
 torch.set_num_threads(1)
 T, B, V, H = 50, 32, 65, 256

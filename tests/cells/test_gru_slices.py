@@ -117,7 +117,7 @@ def test_sliced_pass_equals_the_fused_path_and_the_reference(reset, tokens, num_
 
 @pytest.mark.parametrize("tokens", [True, False])
 @pytest.mark.parametrize("reset", ["after", "before"])
-def test_sliced_pass_with_row_blocks(reset, tokens, rng):
+def test_sliced_pass_with_row_blocks(reset, tokens, rng, small_kernels):
     """H = 320, 10 columns a slice: every per-step product exceeds OpenBLAS's small-matrix bound
     and runs in row blocks: "after" (960, 321) @ (321, 10) and (320, 960) @ (960, 10); "before"
     (640, 320) @ (320, 10), (320, 640) @ (640, 10) and W_n's, W_nᵀ's (320, 320) @ (320, 10)."""

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from bptt.cells import fastpath
+from bptt.cells import cblas, fastpath, slicing
 from bptt.cells.lstm import fused as lstm_fused
 from bptt.cells.lstm import kernels as lstm_kernels
 from bptt.cells.lstm.model import LSTM
@@ -69,7 +69,8 @@ def test_large_vocabulary_segment_sum(tokens, pointwise, monkeypatch, rng):
 
 @pytest.mark.parametrize("peepholes", [False, True])
 @pytest.mark.parametrize("dtype, tol", [("float64", 1e-12), ("float32", 2e-5)])
-def test_per_step_products_in_row_blocks(dtype, tol, peepholes, pointwise, monkeypatch, rng):
+def test_per_step_products_in_row_blocks(dtype, tol, peepholes, pointwise, monkeypatch, rng,
+                                         small_kernels):
     """Split into row blocks under SMALL_GEMM (here both per-step products), the same numbers."""
     monkeypatch.setattr(fastpath, "SMALL_GEMM", 1100)     # H=16, B=2: blocks of 32 and 8 rows
     monkeypatch.setattr(fastpath, "_openblas_single_threaded", lambda: True)
@@ -105,7 +106,7 @@ def test_row_blocks_tile_the_rows_under_the_bound(M, K, N):
         assert all(r % 8 == 0 for r in rows[:-1])
 
 
-def test_products_split_only_on_one_openblas_thread():
+def test_products_split_only_on_one_openblas_thread(small_kernels):
     threadpoolctl = pytest.importorskip("threadpoolctl")
     blas = threadpoolctl.threadpool_info()
     if not any(lib["internal_api"] == "openblas" for lib in blas):
@@ -115,6 +116,19 @@ def test_products_split_only_on_one_openblas_thread():
         assert len(fastpath.row_blocks(A, out, 32)) == 9
     with threadpoolctl.threadpool_limits(2):
         assert len(fastpath.row_blocks(A, out, 32)) == 1
+
+
+def test_products_whole_without_small_matrix_kernels(monkeypatch):
+    """Where OpenBLAS has no small-matrix kernels every call packs: one call per product, even on
+    one thread (`bptt.cells.fastpath.SMALL_GEMM`)."""
+    from threadpoolctl import threadpool_limits
+    monkeypatch.setattr(cblas, "SMALL_KERNELS", False)
+    A, out = np.zeros((1024, 257)), np.zeros((1024, 32))
+    with threadpool_limits(1):
+        assert len(fastpath.row_blocks(A, out, 32)) == 1
+    assert slicing.rows(1024, 257, 32) == 1024
+    monkeypatch.setattr(cblas, "SMALL_KERNELS", True)
+    assert slicing.rows(1024, 257, 32) == 120                # 120·257·32 <= 10⁶
 
 
 def test_token_ids_equal_one_hot_floats(pointwise, rng):

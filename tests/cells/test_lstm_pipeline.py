@@ -174,7 +174,7 @@ def test_the_first_product_is_left_out_only_for_a_slice_at_zero(tokens, rng):
     assert np.isfinite(sp.Ys[1, :4]).all() and np.isnan(sp.Ys[1, 4:]).all()
 
 
-def test_pipeline_with_blocked_products(rng):
+def test_pipeline_with_blocked_products(rng, small_kernels):
     """H 384 in slices of 16 and 17 rows: the per-step products, and the input errors
     Σ_g W_gᵀ ∂J/∂ĝ(t) of the lower layer (4H = 1536 terms, D = 384 columns), run in blocks."""
     assert slices.forward_blocks(16, 384, 1536) != (384, 1536)

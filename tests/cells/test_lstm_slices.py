@@ -108,7 +108,7 @@ def test_sliced_pass_equals_the_fused_path_and_the_reference(tokens, num_layers,
 
 
 @pytest.mark.parametrize("tokens", [True, False])
-def test_sliced_pass_with_blocked_products(tokens, rng):
+def test_sliced_pass_with_blocked_products(tokens, rng, small_kernels):
     """H = 384, B = 33 in 2 slices (16 and 17 rows): the per-step products run in blocks of
     columns with the sum in chunks (the last ones shorter), and the backward's chunks cross
     neither the z / i, f, o boundary (α 1 and 2) nor a gate's; so does x(t) Wᵀ with D = 200."""
@@ -129,7 +129,7 @@ def test_sliced_pass_with_blocked_products(tokens, rng):
 
 @pytest.mark.parametrize("n", [1, 4, 8, 16, 17, 32, 64, 128, 512, 4096])
 @pytest.mark.parametrize("H", [8, 64, 128, 256, 384, 512, 1024])
-def test_blocks_stay_under_the_small_matrix_bound(n, H):
+def test_blocks_stay_under_the_small_matrix_bound(n, H, small_kernels):
     """Every call of the blocked products stays under OpenBLAS's small-matrix bound (the forward's
     under FORWARD_CALL), in multiples of 32 columns and terms, unless the product runs whole:
     when it is under the bound, or when 32 columns by 32 terms would be over it (many rows n)."""
@@ -145,12 +145,30 @@ def test_blocks_stay_under_the_small_matrix_bound(n, H):
         assert n * cols * kc <= SMALL_GEMM and kc % 32 == 0 and cols <= H
 
 
-def test_blocks_are_the_measured_fastest():
+def test_blocks_are_the_measured_fastest(small_kernels):
     """The sizes RESULTS.md measured fastest at H 256 (the constants' comments)."""
     assert slices.forward_blocks(32, 1024, 256) == (64, 256)
     assert slices.forward_blocks(16, 1024, 256) == (128, 256)
     assert slices.forward_blocks(8, 1024, 256) == (256, 256)
     assert slices.backward_blocks(32, 256) == (256, 96)
+
+
+@pytest.mark.parametrize("tokens", [True, False])
+def test_one_call_per_product_without_small_matrix_kernels(tokens, rng, monkeypatch):
+    """Where OpenBLAS has no small-matrix kernels (its Haswell ones, which AMD Zen 1-3 run too),
+    every call packs: the forward's products run whole, the backward's one call a part (z with
+    α 1, then i, f, o with α 2), and the pass gives the fused path's numbers."""
+    monkeypatch.setattr(cblas, "SMALL_KERNELS", False)
+    T, B, D, H, O = 3, 33, 200, 384, 5
+    assert slices.forward_blocks(16, 4 * H, H) == (4 * H, H)
+    assert slices.forward_blocks(16, 4 * H, D) == (4 * H, D)
+    assert slices.backward_blocks(16, H) == (H, 3 * H)
+    model = LSTM(D, H, O, dtype=F32, seed=5)
+    x, y = inputs(rng, T, B, D, O, tokens)
+    h0, c0 = states(rng, 1, B, H)
+    sliced = run_fused(model, x, y, h0, c0, 2)
+    assert sliced.n_slices == [2]
+    assert_same_pass(sliced, run_fused(model, x, y, h0, c0, 0))
 
 
 def test_transposed_rows_are_one_cache_line_longer(rng):

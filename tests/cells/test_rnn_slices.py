@@ -113,7 +113,7 @@ def test_sliced_pass_equals_the_fused_path_and_the_reference(tokens, num_layers,
 
 
 @pytest.mark.parametrize("tokens", [True, False])
-def test_sliced_pass_with_blocks_under_the_small_matrix_bound(tokens, seen, rng):
+def test_sliced_pass_with_blocks_under_the_small_matrix_bound(tokens, seen, rng, small_kernels):
     """H = 360, slices of 20 rows: the per-step products (20, 360) @ (360, 360) exceed OpenBLAS's
     small-matrix bound and run in 16 × 128 blocks (with 4-row and 104-column remainders), as
     does U x(t) with D = 400 (16 × 128)."""
@@ -127,7 +127,7 @@ def test_sliced_pass_with_blocks_under_the_small_matrix_bound(tokens, seen, rng)
     assert_same_backward(a, reference64(model, x, y, h0), dtype=None)
 
 
-def test_blocks():
+def test_blocks(small_kernels):
     M = slices.MAX_ROWS
     assert slices.blocks(16, 100, 600) == (16, 600)                # under the bound: whole
     assert slices.blocks(16, 256, 256) == (M, 128)                 # 16·256·244 <= 1e6
@@ -135,6 +135,12 @@ def test_blocks():
     assert slices.blocks(8, 512, 512) == (8, 128)
     assert slices.blocks(80, 128, 128) == (M, 128)                 # rows only
     assert slices.blocks(32, 8000, 8000) == (32, 8000)             # not even 16 columns fit
+
+
+def test_one_call_per_product_without_small_matrix_kernels(monkeypatch):
+    monkeypatch.setattr(cblas, "SMALL_KERNELS", False)           # OpenBLAS's Haswell kernels
+    assert slices.blocks(16, 256, 256) == (16, 256)
+    assert slices.blocks(32, 512, 512) == (32, 512)
 
 
 def test_the_tolerance_catches_a_wrong_slice(monkeypatch, rng):

@@ -308,7 +308,7 @@ import numpy as np
 from bptt.cells import cblas
 from bptt.cells.lstm import fused, slices
 from bptt.cells.lstm.model import LSTM
-print(cblas.AVAILABLE, cblas.threads(), cblas.SGEMM)
+print(cblas.AVAILABLE, cblas.threads(), cblas.SGEMM, cblas.CORE, cblas.SMALL_KERNELS)
 with cblas.one_thread():
     pass
 rng = np.random.default_rng(0)
@@ -330,10 +330,25 @@ def test_bptt_cblas_0_turns_it_off_and_the_lstm_keeps_its_fused_path():
                          text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     first, counts, last = out.stdout.split("\n")[:3]
-    assert first == "False None None"
+    assert first == "False None None None False"
     assert counts == "0 0"                                   # no slices, even when forced
     _, loss_err, grad_err = last.split()
     assert float(loss_err) <= 2e-6 and float(grad_err) <= 2e-5
+
+
+def test_the_core_is_the_one_threadpoolctl_reads():
+    """cblas.CORE, asked of NumPy's OpenBLAS directly, is the architecture threadpoolctl reports
+    for it; it decides whether the per-step products are cut to OpenBLAS's small-matrix kernels."""
+    from threadpoolctl import threadpool_info
+    libs = [i for i in threadpool_info()
+            if i["internal_api"] == "openblas" and "numpy" in i["filepath"]]
+    assert len(libs) == 1 and cblas.CORE == libs[0]["architecture"]
+    assert cblas.SMALL_KERNELS == cblas.small_kernels(cblas.CORE)
+
+
+def test_small_matrix_kernels_on_skylakex_and_later_cores_only():
+    assert all(cblas.small_kernels(c) for c in ("SkylakeX", "COOPERLAKE", "sapphirerapids"))
+    assert not any(cblas.small_kernels(c) for c in ("Haswell", "Zen", "SandyBridge", "", None))
 
 
 def test_a_forked_child_runs_jobs_on_a_fresh_pool():

@@ -23,7 +23,8 @@ import numpy as np
 
 ROW_MAJOR, NO_TRANS, TRANS = 101, 111, 112          # CBLAS enums
 
-# (sgemm, get threads, set threads, integer width) symbol names of the builds NumPy ships
+# (sgemm, get threads, set threads, integer width) symbol names of the builds NumPy ships; the
+# core name's symbol is the thread getter's with "corename" for "num_threads"
 _SYMBOLS = (
     ("scipy_cblas_sgemm64_", "scipy_openblas_get_num_threads64_",
      "scipy_openblas_set_num_threads64_", ctypes.c_int64),
@@ -32,6 +33,10 @@ _SYMBOLS = (
      ctypes.c_int),
     ("cblas_sgemm", "openblas_get_num_threads", "openblas_set_num_threads", ctypes.c_int),
 )
+# OpenBLAS's x86-64 cores whose sgemm has small-matrix kernels (M·N·K <= 100³ run unpacked): the
+# others' permit returns 0 (`sgemm_small_matrix_permit_HASWELL` is `xor eax, eax; ret` in NumPy
+# 2.4's OpenBLAS 0.3.31), so every call packs its operands
+_SMALL_KERNEL_CORES = ("skylakex", "cooperlake", "sapphirerapids")
 
 
 def _numpy_openblas() -> list:
@@ -45,9 +50,9 @@ def _numpy_openblas() -> list:
 
 
 def _load():
-    """(sgemm, get_threads, set_threads) from NumPy's OpenBLAS, or (None, None, None)."""
+    """(sgemm, get_threads, set_threads, core name) from NumPy's OpenBLAS, or four Nones."""
     if os.environ.get("BPTT_CBLAS", "1") == "0":
-        return None, None, None
+        return None, None, None, None
     for path in _numpy_openblas():
         try:
             lib = ctypes.CDLL(path)
@@ -62,12 +67,29 @@ def _load():
                 getter, setter = getattr(lib, get), getattr(lib, set_)
                 getter.restype, getter.argtypes = ctypes.c_int, []
                 setter.restype, setter.argtypes = None, [ctypes.c_int]
-                return f, getter, setter
-    return None, None, None
+                return f, getter, setter, _core_name(lib, get.replace("num_threads", "corename"))
+    return None, None, None, None
 
 
-SGEMM, _get_threads, _set_threads = _load()
+def _core_name(lib, symbol: str) -> Optional[str]:
+    """The kernel family OpenBLAS picked for this CPU ("Haswell", "SkylakeX", "Zen", ...), or None
+    where the library does not say."""
+    if not hasattr(lib, symbol):
+        return None
+    f = getattr(lib, symbol)
+    f.restype, f.argtypes = ctypes.c_char_p, []
+    name = f()
+    return name.decode("ascii", "replace").strip() if name else None
+
+
+def small_kernels(core: Optional[str]) -> bool:
+    """Whether OpenBLAS's sgemm on this core has small-matrix kernels (`_SMALL_KERNEL_CORES`)."""
+    return core is not None and core.lower() in _SMALL_KERNEL_CORES
+
+
+SGEMM, _get_threads, _set_threads, CORE = _load()
 AVAILABLE = SGEMM is not None
+SMALL_KERNELS = small_kernels(CORE)     # read at call time by the product blockers (tests set it)
 
 
 def threads() -> Optional[int]:

@@ -12,6 +12,8 @@ from typing import Optional
 
 import numpy as np
 
+from . import cblas
+
 # glibc's malloc returns freed memory at the top of the heap to the system as soon as more than
 # about twice the largest recently freed block sits there. Each training step frees and then
 # re-allocates a few (T, B, H) arrays, so without a pad every step page-faults and zero-fills
@@ -85,18 +87,24 @@ def token_gradient(ids, dA, shape, dtype):
     return dUT.T
 
 
-SMALL_GEMM = 10**6   # OpenBLAS takes its small-matrix kernels while M·N·K <= 100³
+SMALL_GEMM = 10**6   # OpenBLAS takes its small-matrix kernels while M·N·K <= 100³, on the cores
+                     # that have them (`cblas.SMALL_KERNELS`: SkylakeX and later). Cutting a
+                     # product into calls under it pays only there: elsewhere (the Haswell
+                     # kernels, which AMD Zen 1-3 run too) every call packs, and one call per
+                     # product is faster (AMD EPYC Zen 3, one thread, T50 B32 H256: SimpleRNN
+                     # 7 %, GRU 2.5 %, LSTM 1-3 %; T100 B64 H512: 14 %; benchmarks/RESULTS.md)
 
 
 def row_blocks(A, out, N: int, split: Optional[bool] = None):
     """[(A[r], out[r])] over row blocks r of out = A @ X, X with N columns: blocks of a multiple
     of 8 rows that each stay under SMALL_GEMM, or the whole product when it does or they cannot.
-    split None: only when numpy's BLAS is OpenBLAS on one thread (with more, its threaded GEMM on
-    the whole product is faster: 21.6 ms against 27 ms for the benchmark's pass on 2 threads)."""
+    split None: only when numpy's BLAS is OpenBLAS with small-matrix kernels on one thread (with
+    more, its threaded GEMM on the whole product is faster: 21.6 ms against 27 ms for the
+    benchmark's pass on 2 threads)."""
     M, K = A.shape
     m = SMALL_GEMM // (N * K) // 8 * 8
     if split is None:
-        split = _openblas_single_threaded()
+        split = cblas.SMALL_KERNELS and _openblas_single_threaded()
     if not split or M * N * K <= SMALL_GEMM or m < 8:
         return [(A, out)]
     return [(A[s:s + m], out[s:s + m]) for s in range(0, M, m)]

@@ -61,7 +61,10 @@ def bounds(B: int, k: int) -> list:
 
 
 def rows(M: int, K: int, n: int) -> int:
-    """Rows per block of an (M, K) @ (K, n) product: a multiple of 8 under SMALL_GEMM, or M."""
+    """Rows per block of an (M, K) @ (K, n) product: a multiple of 8 under SMALL_GEMM, or M (also
+    where OpenBLAS has no small-matrix kernels: `bptt.cells.fastpath.SMALL_GEMM`)."""
+    if not cblas.SMALL_KERNELS:
+        return M
     m = SMALL_GEMM // max(n * K, 1) // 8 * 8
     return M if m < 8 else min(m, M)
 

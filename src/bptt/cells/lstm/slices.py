@@ -186,8 +186,8 @@ def forward_blocks(n: int, M: int, K: int) -> tuple:
     up to 256 terms, and as many columns, a multiple of 32, as keep n·columns·terms near
     FORWARD_CALL; (M, K), one call, when the whole product is under OpenBLAS's small-matrix bound
     or when even 32 columns and 32 terms are over FORWARD_CALL (many rows n: OpenBLAS's packing
-    pays off)."""
-    if n * M * K <= SMALL_GEMM:
+    pays off), or where OpenBLAS has no small-matrix kernels (`bptt.cells.fastpath.SMALL_GEMM`)."""
+    if n * M * K <= SMALL_GEMM or not cblas.SMALL_KERNELS:
         return M, K
     kc = min(K, 256)
     cols = FORWARD_CALL // (n * kc) // 32 * 32
@@ -200,7 +200,10 @@ def backward_blocks(n: int, H: int) -> tuple:
     """(columns, terms) per call of the backward's (n, 4H) @ (4H, H) product (its z and i, f, o
     parts, each a multiple of H terms): up to 256 columns, the sum in chunks of a multiple of 32
     terms under OpenBLAS's small-matrix bound; (H, H) when the part is under it or when chunks
-    would sum fewer than 32 terms."""
+    would sum fewer than 32 terms; (H, 3H), one call a part, where OpenBLAS has no small-matrix
+    kernels (`bptt.cells.fastpath.SMALL_GEMM`)."""
+    if not cblas.SMALL_KERNELS:
+        return H, 3 * H
     if n * H * H <= SMALL_GEMM:
         return H, H
     cols = min(H, _WIDEST)

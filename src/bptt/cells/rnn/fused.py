@@ -54,7 +54,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import slices as sliced
-from .. import threads
+from .. import cblas, threads
 from ...nn.activations import Activation
 from ..fastpath import token_gradient
 
@@ -67,23 +67,9 @@ def _is_ids(x) -> bool:
 # products (B, H) @ (H, H) just above the limit (B up to 32, H from 256 to 500), splitting the B
 # rows into blocks under the limit made the whole float32 forward + BPTT 4-10 % faster at
 # T50 B32 H256 on this machine (benchmarks/RESULTS.md). The blocks give bitwise the same numbers:
-# each row's dot products are summed in the same order (tests/cells/test_bench_kernels.py).
+# each row's dot products are summed in the same order (tests/cells/test_bench_kernels.py). Other
+# cores have no such kernel (`cblas.SMALL_KERNELS`), and there the whole product is one call.
 _SMALL_GEMM_MNK = 1_000_000
-_SMALL_KERNEL_ARCHS = ("skylakex", "cooperlake", "sapphirerapids")
-_small_kernels = None                # decided at the first call: OpenBLAS with such a kernel?
-
-
-def _openblas_small_kernels() -> bool:
-    global _small_kernels
-    if _small_kernels is None:
-        try:
-            from threadpoolctl import threadpool_info
-            blas = [d for d in threadpool_info() if d.get("user_api") == "blas"]
-            _small_kernels = (len(blas) == 1 and blas[0].get("internal_api") == "openblas"
-                              and str(blas[0].get("architecture")).lower() in _SMALL_KERNEL_ARCHS)
-        except Exception:            # no threadpoolctl, or it cannot tell: never split
-            _small_kernels = False
-    return _small_kernels
 
 
 def row_blocks(B: int, H: int, dtype) -> int:
@@ -93,7 +79,7 @@ def row_blocks(B: int, H: int, dtype) -> int:
             or B * H * H <= _SMALL_GEMM_MNK):
         return B
     m = 8 if 8 * H * H <= _SMALL_GEMM_MNK else 4 if 4 * H * H <= _SMALL_GEMM_MNK else B
-    return m if m < B and _openblas_small_kernels() else B
+    return m if m < B and cblas.SMALL_KERNELS else B
 
 
 def _step_dot(a, b, out, m):

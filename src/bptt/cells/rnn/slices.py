@@ -65,8 +65,9 @@ def blocks(n: int, K: int, N: int) -> tuple:
     """(rows, cols) of the blocks of an (n, K) @ (K, N) product: the whole product when it stays
     under SMALL_GEMM; else blocks of min(n, MAX_ROWS) rows and a power of two of columns under
     it (powers of two: 16 × 96 blocks ran the forward loop at 85 GFLOP/s, 16 × 64 at 103,
-    T100 n16 H512); the whole product when not even 16 columns fit."""
-    if n * K * N <= SMALL_GEMM:
+    T100 n16 H512); the whole product when not even 16 columns fit, or where OpenBLAS has no
+    small-matrix kernels (`bptt.cells.fastpath.SMALL_GEMM`)."""
+    if n * K * N <= SMALL_GEMM or not cblas.SMALL_KERNELS:
         return n, N
     r = min(n, MAX_ROWS)
     c = SMALL_GEMM // (r * K)
