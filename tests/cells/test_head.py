@@ -145,24 +145,33 @@ def require_kernel():
 @pytest.fixture
 def kernel_bands(monkeypatch):
     """A spy around head.softmax_band (looked up as a module global by _softmax_head): the
-    (r0, r1) of every band it ran."""
+    (r0, r1) of every band it ran; .blocks its block sizes m."""
     from bptt.cells import head
     require_kernel()
-    seen, original = [], head.softmax_band
+
+    class Seen(list):
+        blocks: list
+
+    seen, original = Seen(), head.softmax_band
+    seen.blocks = []
 
     def spy(sgemm, Y, V, c, ids, w, dY, dV, dcm, J, r0, r1, oT):
         seen.append((r0, r1))
+        seen.blocks.append(oT.shape[1])
         return original(sgemm, Y, V, c, ids, w, dY, dV, dcm, J, r0, r1, oT)
 
     monkeypatch.setattr(head, "softmax_band", spy)
     return seen
 
 
+@pytest.mark.parametrize("small", [True, False])
 @pytest.mark.parametrize("k", [1, 2, 3])
-@pytest.mark.parametrize("T, B", [(7, 5), (3, 5), (4, 8)])      # N = 35, 15 (< a block), 32
-def test_softmax_kernel_equals_float64(T, B, k, kernel_bands, rng):
-    """N = T·B rows in bands of N // k, blocks of 16 (BLOCK) within a band, the last one partial."""
-    from bptt.cells import head
+@pytest.mark.parametrize("T, B", [(7, 5), (3, 5), (4, 8), (9, 8)])   # N = 35, 15 (< a block), 32, 72
+def test_softmax_kernel_equals_float64(T, B, k, small, kernel_bands, rng, monkeypatch):
+    """N = T·B rows in bands of N // k, blocks of 16 (BLOCK) within a band, or of 64
+    (BLOCK_PACKED) where OpenBLAS has no small-matrix kernels; the last one partial."""
+    from bptt.cells import cblas, head
+    monkeypatch.setattr(cblas, "SMALL_KERNELS", small)
     H, O = 6, 9
     f = lambda *s: rng.normal(size=s).astype(np.float32)          # noqa: E731
     Y, V, c = f(T, B, H), f(O, H), f(O)
@@ -173,6 +182,7 @@ def test_softmax_kernel_equals_float64(T, B, k, kernel_bands, rng):
     # the bands run on several threads: recorded in any order
     N = T * B
     assert sorted(kernel_bands) == [(N * s // k, N * (s + 1) // k) for s in range(k)]
+    assert set(kernel_bands.blocks) == {head.BLOCK if small else head.BLOCK_PACKED}
     assert_close32(got, reference64(Y, V, c, y, weight))
 
 

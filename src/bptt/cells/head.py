@@ -13,8 +13,9 @@ its pass keeps the one-thread head.
 
 Softmax with token targets, in float32 with NumPy's OpenBLAS and numba, and an output layer small
 enough for OpenBLAS's small-matrix kernels (8·O·H <= 10⁶: O·H up to 125,000), runs each band as
-one numba kernel (`softmax_band`) over blocks of m = 16 rows: the block's logits
-transposed, oᵀ = V Yᵀ (O, m), so that the max, the exponentials (`bptt.cells.exp32`), the sums
+one numba kernel (`softmax_band`) over blocks of m = 16 rows (64 where OpenBLAS packs at every
+call: `BLOCK_PACKED`): the block's logits transposed, oᵀ = V Yᵀ (O, m), so that the max, the
+exponentials (`bptt.cells.exp32`), the sums
 and ∂J/∂oᵀ run along contiguous rows of m positions; then Vᵀ ∂J/∂o into dY, ∂J/∂V += ∂J/∂oᵀ Y
 and ∂J/∂c, while the block is in cache. At T50 B32 O65 H256 on one core: 1.68 ms against 2.10
 for NumPy's three band products and five passes of the loss. Other heads run the NumPy band.
@@ -34,6 +35,9 @@ from ..nn.losses import loss_and_error
 
 BLOCK = 16       # positions per block of `softmax_band`: T50 B32 O65 H256, one core, 1.68 ms a
                  # pass with 16, 1.89 with 8, 1.86 with 32, 1.88 with 56, 1.95 with 128 (NumPy: 2.10)
+BLOCK_PACKED = 64  # the same where OpenBLAS has no small-matrix kernels (`cblas.SMALL_KERNELS`) and
+                   # every call packs V: fewer, longer calls (AMD EPYC Zen 3, Haswell kernels: 16,
+                   # 4.8 ms; 32, 4.3; 64, 4.0; 128, 3.9; NumPy's band 5.1)
 _ROW, _N, _T = cblas.ROW_MAJOR, cblas.NO_TRANS, cblas.TRANS
 _ONE, _ZERO = np.float32(1), np.float32(0)
 
@@ -105,7 +109,7 @@ def _softmax_jobs(Y2, V, c, y2, w2, fn, ranges, *extra):
     """(dY (N, H), [(fn, args)] one per range, finish) for `softmax_band` (ranges of positions)
     or `softmax_rows` (ranges of the batch, extra = (B,)); finish() sums the parts: (J, dV, dc)."""
     O, H = V.shape
-    m = BLOCK
+    m = BLOCK if cblas.SMALL_KERNELS else BLOCK_PACKED
     dY = aligned.empty(Y2.shape, V.dtype)                 # the LSTM's slices read its rows
     V = np.ascontiguousarray(V)
     c = np.ascontiguousarray(c, dtype=V.dtype)
