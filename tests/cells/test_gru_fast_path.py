@@ -75,7 +75,8 @@ def test_token_gradient_both_segment_sums(T, B, reset, rng):
 
 @pytest.mark.parametrize("reset, bound", [("after", 1100), ("before", 500)])
 @pytest.mark.parametrize("dtype, tol", [("float64", 1e-12), ("float32", 2e-5)])
-def test_per_step_products_in_row_blocks(dtype, tol, reset, bound, monkeypatch, rng):
+def test_per_step_products_in_row_blocks(dtype, tol, reset, bound, monkeypatch, rng,
+                                         small_kernels):
     """Split into row blocks under SMALL_GEMM, the same numbers. H=16, B=2: "after" splits its
     (48, 17) and (16, 48) products; "before" its (32, 16) and (16, 16) W_n products."""
     monkeypatch.setattr(fastpath, "SMALL_GEMM", bound)

@@ -166,7 +166,7 @@ def kernel_bands(monkeypatch):
 
 @pytest.mark.parametrize("small", [True, False])
 @pytest.mark.parametrize("k", [1, 2, 3])
-@pytest.mark.parametrize("T, B", [(7, 5), (3, 5), (4, 8), (9, 8)])   # N = 35, 15 (< a block), 32, 72
+@pytest.mark.parametrize("T, B", [(7, 5), (3, 5), (4, 8), (9, 8)])   # N 35, 15 (< a block), 32, 72
 def test_softmax_kernel_equals_float64(T, B, k, small, kernel_bands, rng, monkeypatch):
     """N = T·B rows in bands of N // k, blocks of 16 (BLOCK) within a band, or of 64
     (BLOCK_PACKED) where OpenBLAS has no small-matrix kernels; the last one partial."""

@@ -44,7 +44,7 @@ def test_sigkill_at_random_moments_leaves_a_consistent_checkpoint(tmp_path):
     save_checkpoint(tmp_path, _arrays(0), {"step": 0})
     env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(bptt.__file__)))
     rng = random.Random(20240611)
-    last, start, kills_mid_run = 0, time.monotonic(), 0
+    last, kills_mid_run = 0, 0
     for _ in range(8):
         child = subprocess.Popen([sys.executable, "-c", CHILD, str(tmp_path), str(last)],
                                  stdout=subprocess.PIPE, env=env)
@@ -62,7 +62,6 @@ def test_sigkill_at_random_moments_leaves_a_consistent_checkpoint(tmp_path):
         assert step in (newest_returned, newest_returned + 1), (step, returned[-3:])
         kills_mid_run += bool(returned)
         last = step
-        assert time.monotonic() - start < 10
     assert last > 0 and kills_mid_run >= 1
     # The next save tidies whatever the kills left (orphans, temporaries) down to `keep` generations.
     save_checkpoint(tmp_path, _arrays(last + 1), {"step": last + 1})
