@@ -92,7 +92,7 @@ SMALL_GEMM = 10**6   # OpenBLAS takes its small-matrix kernels while M·N·K <= 
                      # product into calls under it pays only there: elsewhere (the Haswell
                      # kernels, which AMD Zen 1-3 run too) every call packs, and one call per
                      # product is faster (AMD EPYC Zen 3, one thread, T50 B32 H256: SimpleRNN
-                     # 7 %, GRU 2.5 %, LSTM 1-3 %; T100 B64 H512: 14 %; benchmarks/RESULTS.md)
+                     # 7 %, GRU 4 %, LSTM 2.5 %; T100 B64 H512: 14 %; benchmarks/RESULTS.md)
 
 
 def row_blocks(A, out, N: int, split: Optional[bool] = None):

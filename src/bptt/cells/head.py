@@ -15,10 +15,10 @@ Softmax with token targets, in float32 with NumPy's OpenBLAS and numba, and an o
 enough for OpenBLAS's small-matrix kernels (8·O·H <= 10⁶: O·H up to 125,000), runs each band as
 one numba kernel (`softmax_band`) over blocks of m = 16 rows (64 where OpenBLAS packs at every
 call: `BLOCK_PACKED`): the block's logits transposed, oᵀ = V Yᵀ (O, m), so that the max, the
-exponentials (`bptt.cells.exp32`), the sums
-and ∂J/∂oᵀ run along contiguous rows of m positions; then Vᵀ ∂J/∂o into dY, ∂J/∂V += ∂J/∂oᵀ Y
-and ∂J/∂c, while the block is in cache. At T50 B32 O65 H256 on one core: 1.68 ms against 2.10
-for NumPy's three band products and five passes of the loss. Other heads run the NumPy band.
+exponentials (`bptt.cells.exp32`), the sums and ∂J/∂oᵀ run along contiguous rows of m positions;
+then Vᵀ ∂J/∂o into dY, ∂J/∂V += ∂J/∂oᵀ Y and ∂J/∂c, while the block is in cache. At T50 B32
+O65 H256 on one core: 1.68 ms against 2.10 for NumPy's three band products and five passes of
+the loss. Other heads run the NumPy band.
 """
 from __future__ import annotations
 
